@@ -1,0 +1,112 @@
+"""The WeChat Mini Program login console: a JSON API for mini programs and a console for people."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from console.config import load_config
+from console.extensions import csrf, db, limiter, migrate
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+class ConsoleApp(Flask):
+    """Flask with the seed's element lookup: `app.getElement("auths.loginTypes.<name>")`."""
+
+    def getElement(self, fullName: str):
+        """The login method's Type instance (inside an application context)."""
+        from console.login import get_element
+
+        return get_element(fullName)
+
+
+def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
+    """Build the app from the environment (or `environ`), then apply `config` overrides."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = ConsoleApp(
+        __name__,
+        instance_path=os.path.join(root, "instance"),
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+    )
+    app.config.update(load_config(app.instance_path, os.environ if environ is None else environ))
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.json.sort_keys = False  # answers keep the contract's field order
+    if config:
+        app.config.update(config)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def register_logging(app: ConsoleApp) -> None:
+    """Mask secrets in every log line of the libraries that print URLs."""
+    from console.logs import install_redaction
+
+    install_redaction()
+
+
+def register_extensions(app: ConsoleApp) -> None:
+    """Bind the extensions, the key ring, the shared cache and the WeChat client to the app."""
+    from console import models  # noqa: F401  (registers the tables)
+    from console.cache import init_cache
+    from console.security.keyring import KeyRing
+    from console.wechat.client import init_wechat_client
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.extensions["keyring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
+    init_cache(app)
+    init_wechat_client(app)
+
+
+def register_blueprints(app: ConsoleApp) -> None:
+    """Mount the JSON API, the pages, and the WeChat simulator when it is switched on."""
+    from console.api import bp as api_bp
+    from console.web import bp as web_bp
+
+    csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to defend against
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    if app.config["WECHAT_SIMULATOR"]:
+        from console.wechat.simulator import bp as simulator_bp
+        from console.wechat.simulator import init_simulator
+
+        csrf.exempt(simulator_bp)
+        limiter.exempt(simulator_bp)
+        init_simulator(app)
+
+
+def register_errors(app: ConsoleApp) -> None:
+    """JSON errors under /api/, pages elsewhere."""
+    from console.api.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: ConsoleApp) -> None:
+    """The `flask --app wsgi ...` commands."""
+    from console.cli import register_commands
+
+    register_commands(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, wait for locks instead of failing, and let readers run beside a writer."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

@@ -1,0 +1,96 @@
+"""The answers of the JSON API as models, for the OpenAPI document (and for tests to check answers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(Answer):
+    userId: int
+    name: str
+    avatarUrl: str | None
+    phone: str | None
+    createdAt: str = Field(description="ISO 8601, UTC")
+
+
+class CorpOut(Answer):
+    corpId: str
+    name: str
+
+
+class LoginCodeAnswer(Answer):
+    """A registered WeChat user: exchange loginCode at /auth/token within expiresIn seconds."""
+
+    loginCode: str
+    expiresIn: int
+    corpList: list[CorpOut]
+
+
+class BindCodeAnswer(Answer):
+    """A WeChat user new to this login method: register with bindCode within expiresIn seconds."""
+
+    bindCode: str
+    expiresIn: int
+
+
+class RegisterAnswer(Answer):
+    user: UserOut
+    loginCode: str
+    expiresIn: int
+    corpList: list[CorpOut]
+
+
+class TokenAnswer(Answer):
+    accessToken: str
+    tokenType: Literal["Bearer"]
+    expiresIn: int
+    corpId: str | None
+    user: UserOut
+
+
+class BindingOut(Answer):
+    loginMethod: str
+    appId: str
+    openId: str
+    unionId: str | None
+    boundAt: str
+
+
+class MeAnswer(Answer):
+    user: UserOut
+    corpId: str | None
+    corpList: list[CorpOut]
+    bindings: list[BindingOut]
+
+
+class BindAnswer(Answer):
+    bound: Literal[True]
+    userId: int
+    loginMethod: str
+    openId: str
+
+
+class UnbindAnswer(Answer):
+    unbound: Literal[True]
+    userId: int
+    loginMethod: str
+
+
+class LogoutAnswer(Answer):
+    loggedOut: Literal[True]
+
+
+class ErrorBody(Answer):
+    code: str = Field(description="One of the error codes of the contract.")
+    message: str = Field(description="A sentence a developer can act on.")
+    wechatErrcode: int | None = Field(default=None, description="WeChat's errcode, when WeChat refused.")
+
+
+class ErrorAnswer(Answer):
+    error: ErrorBody

@@ -1,0 +1,157 @@
+"""The `flask --app wsgi ...` commands. Bad input exits non-zero with one line and changes nothing."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import re
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from console.errors import LoginError
+from console.extensions import db
+from console.login import find_login_method
+from console.login.audit import Actor, record, set_actor
+from console.login.element import element_for, transaction
+from console.login.instance_dir import InstanceDirError, export_instance_dir, import_instance_dir
+from console.models import ROLES, AdminAccount, LoginMethod, WeChatBinding
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def audited(command):
+    """Name the CLI and the operator as the actor of the command's audit events."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        set_actor(Actor("cli", getpass.getuser()))
+        return command(*args, **kwargs)
+
+    return run
+
+
+def one_line_errors(command):
+    """Turn the service's errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (LoginError, InstanceDirError) as exc:
+            message = exc.message if isinstance(exc, LoginError) else str(exc)
+            raise click.ClickException(message) from None
+
+    return run
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@audited
+def create_admin(username: str, role: str, password_stdin: bool):
+    """Create a console account; asks for the password unless --password-stdin."""
+    if not USERNAME_PATTERN.match(username):
+        raise click.ClickException("USERNAME must be 3 to 64 letters, digits or . _ @ -")
+    if db.session.scalar(select(AdminAccount).where(AdminAccount.username == username)) is not None:
+        raise click.ClickException(f"a console account called {username!r} already exists")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    with transaction():
+        account = AdminAccount(username=username, role=role)
+        account.set_password(password)
+        db.session.add(account)
+        record("admin.create", username=username, role=role)
+    click.echo(f"Created {role} account {username!r}.")
+
+
+login_methods = AppGroup("login-methods", help="Import, export and list login methods (instance directories).")
+
+
+@login_methods.command("import")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--update", is_flag=True, help="Overwrite the login method if it exists.")
+@audited
+@one_line_errors
+def import_command(directory: str, update: bool):
+    """Read one instance directory (e.json and its business config); its name is the instance name."""
+    method, created = import_instance_dir(directory, update=update)
+    click.echo(f"{'Created' if created else 'Updated'} login method {method.name!r} (appId {method.app_id}).")
+
+
+@login_methods.command("export")
+@click.argument("name")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--include-secret", is_flag=True, help="Write the appSecret too (the file is made readable by you only).")
+@audited
+@one_line_errors
+def export_command(name: str, directory: str, include_secret: bool):
+    """Write login method NAME as the instance directory DIRECTORY (e.json and NAME.json)."""
+    path = export_instance_dir(find_login_method(name), directory, include_secret=include_secret)
+    click.echo(f"Wrote {name!r} to {path}{' with its appSecret' if include_secret else ' (appSecret left out)'}.")
+
+
+@login_methods.command("list")
+def list_command():
+    """One line per login method: name, title, appId, allowRegister, enabled, bindings."""
+    counts = dict(
+        db.session.execute(select(WeChatBinding.login_method_id, func.count()).group_by(WeChatBinding.login_method_id)).all()
+    )
+    methods = db.session.scalars(select(LoginMethod).order_by(LoginMethod.name)).all()
+    if not methods:
+        click.echo("No login methods.")
+    for method in methods:
+        click.echo(
+            f"{method.name}\t{method.title}\t{method.app_id}\tallowRegister={int(method.allow_register)}"
+            f"\tenabled={int(method.enabled)}\tbindings={counts.get(method.id, 0)}"
+        )
+
+
+@click.command("issue-ticket")
+@click.argument("user_id", type=int)
+@click.argument("method")
+@audited
+@one_line_errors
+def issue_ticket(user_id: int, method: str):
+    """Print a one-time bind ticket (10 minutes) for USER_ID to bind login method METHOD."""
+    ticket = element_for(find_login_method(method)).issueBindTicket(user_id)
+    click.echo(ticket)
+
+
+@click.command("demo-setup")
+@audited
+def demo_setup():
+    """Create the demo admin and login method on first run (make run calls this) and say where to sign in."""
+    from console.login.demo import ensure_demo
+
+    state_path = current_app.config.get("WECHAT_SIMULATOR_STATE")
+    if not state_path:
+        raise click.ClickException("demo-setup needs the WeChat simulator: set WECHAT_SIMULATOR=1")
+    setup = ensure_demo(state_path)
+    base = current_app.config["WECHAT_API_BASE"].removesuffix("/_wechat")
+    click.echo("")
+    click.echo(f"  Console:   {base}/")
+    if setup.admin_password:
+        click.echo(f"  Sign in:   admin / {setup.admin_password}   (shown this once: note it now)")
+    else:
+        click.echo("  Sign in:   with your console account (the demo admin's password was shown on the first run;")
+        click.echo("             `flask --app wsgi create-admin NAME` adds another)")
+    if setup.method is not None:
+        click.echo(f"  Try it:    the login method {setup.method.name!r} (appId {setup.method.app_id}) is served by the")
+        click.echo(f"             WeChat simulator at {base}/_wechat; see the README, 'Try the API'.")
+    click.echo("")
+
+
+def register_commands(app) -> None:
+    """Add the commands to `flask --app wsgi`."""
+    for command in (create_admin, login_methods, issue_ticket, demo_setup):
+        app.cli.add_command(command)

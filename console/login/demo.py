@@ -1,0 +1,68 @@
+"""The demo that `make run` sets up: an admin, a corp and a login method served by the simulator."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from console.extensions import db
+from console.login.audit import record
+from console.login.element import transaction
+from console.login.instance_dir import set_app_secret
+from console.models import ROLE_ADMIN, AdminAccount, Corp, LoginMethod
+from console.security.keyring import keyring
+from console.wechat.simulator import SimulatorState
+
+DEMO_METHOD = "demoWeChatMini"
+DEMO_ADMIN = "admin"
+DEMO_CORP = "demo"
+
+
+@dataclass
+class DemoSetup:
+    """What ensure_demo created; the admin password is only known the first time."""
+
+    admin_password: str | None
+    method: LoginMethod
+
+
+def ensure_demo(simulator_state_path: str) -> DemoSetup:
+    """Create the demo admin and login method if the database has no admin yet; register the app with the simulator."""
+    password = None
+    with transaction():
+        if db.session.scalar(select(AdminAccount.id).limit(1)) is None:
+            password = secrets.token_urlsafe(12)
+            admin = AdminAccount(username=DEMO_ADMIN, role=ROLE_ADMIN)
+            admin.set_password(password)
+            db.session.add(admin)
+            record("admin.create", username=DEMO_ADMIN, role=ROLE_ADMIN)
+            if db.session.scalar(select(LoginMethod).where(LoginMethod.name == DEMO_METHOD)) is None:
+                _create_demo_method()
+    method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == DEMO_METHOD))
+    if method is not None:
+        SimulatorState(simulator_state_path).register_app(
+            method.app_id, keyring().decrypt(method.app_secret_ciphertext), open_platform="demo-open-platform"
+        )
+    return DemoSetup(password, method)
+
+
+def _create_demo_method() -> LoginMethod:
+    corp = db.session.scalar(select(Corp).where(Corp.slug == DEMO_CORP))
+    if corp is None:
+        corp = Corp(slug=DEMO_CORP, name="Demo Corp")
+        db.session.add(corp)
+        db.session.flush()
+    method = LoginMethod(
+        name=DEMO_METHOD,
+        title="Demo mini program (simulated WeChat)",
+        app_id="wx" + secrets.token_hex(8),
+        allow_register=True,
+        default_corp_id=corp.id,
+    )
+    set_app_secret(method, secrets.token_hex(16))
+    db.session.add(method)
+    db.session.flush()
+    record("login_method.create", method=method, appId=method.app_id)
+    return method

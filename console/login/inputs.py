@@ -1,0 +1,74 @@
+"""The arguments of the login element, validated in one place for the Python API and the JSON API.
+
+The JSON API's OpenAPI document is generated from these same models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+
+from console.errors import LoginError
+
+WeChatCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+IssuedValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512, pattern=r"^https?://")]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class LoginInput(Input):
+    """POST .../login"""
+
+    code: WeChatCode = Field(description="The code from wx.login(), valid 5 minutes, single use.")
+
+
+class RegisterInput(Input):
+    """POST .../register"""
+
+    bindCode: IssuedValue = Field(description="The bindCode that login answered for a new WeChat user.")
+    name: Name | None = Field(default=None, description="Display name of the new user.")
+    avatarUrl: Url | None = Field(default=None, description="http(s) URL of the user's avatar.")
+
+
+class TokenInput(Input):
+    """POST /auth/token"""
+
+    loginCode: IssuedValue = Field(description="The loginCode from login or register, valid 120 seconds.")
+    corpId: Name | None = Field(default=None, description="The corp to act in; one of the user's corpList.")
+
+
+class BindInput(Input):
+    """POST .../bind"""
+
+    code: WeChatCode = Field(description="The code from wx.login() of the WeChat user to bind.")
+    ticket: IssuedValue | None = Field(
+        default=None, description="A one-time bind ticket from the console, instead of a bearer token."
+    )
+
+
+class UserIdInput(Input):
+    """The seed's userId argument."""
+
+    userId: StrictInt = Field(ge=1)
+
+
+class EmptyInput(Input):
+    """Endpoints whose body is {}."""
+
+
+def validated(model: type[Input], data) -> Input:
+    """Validate arguments against a model; raise invalid_request naming the first bad field."""
+    if not isinstance(data, dict):
+        raise LoginError("invalid_request", "The body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        message = "is required" if first["type"] == "missing" else first["msg"][0].lower() + first["msg"][1:]
+        raise LoginError("invalid_request", f"Field '{field}' {message}.") from None

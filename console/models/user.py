@@ -1,0 +1,59 @@
+"""Users of the mini programs, and the corps they belong to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from console.extensions import db
+from console.models.types import UTCDateTime, utcnow
+
+USER_ACTIVE = "active"
+USER_DISABLED = "disabled"
+
+
+class User(db.Model):
+    """A person who signs in through one or more WeChat bindings."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    avatar_url: Mapped[str | None] = mapped_column(String(512))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=USER_ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bindings = relationship("WeChatBinding", back_populates="user", cascade="all, delete-orphan")
+    memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_disabled(self) -> bool:
+        """Whether the account may no longer sign in."""
+        return self.status == USER_DISABLED
+
+
+class Corp(db.Model):
+    """An organisation a user can act in; `slug` is the public corpId."""
+
+    __tablename__ = "corps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(db.Model):
+    """A user's membership of a corp."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    corp_id: Mapped[int] = mapped_column(ForeignKey("corps.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User", back_populates="memberships")
+    corp = relationship("Corp")

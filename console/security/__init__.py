@@ -1,0 +1,1 @@
+"""Secrets at rest, random one-time values and their atomic redemption."""

@@ -1,0 +1,117 @@
+"""The WeChat server API over HTTP, with every answer mapped to the contract's error codes.
+
+The appSecret travels in jscode2session's query string (WeChat's design), so no URL of this module
+is ever logged or put into an exception, and no requests exception is chained into ours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import requests
+
+from console.errors import LoginError
+
+log = logging.getLogger(__name__)
+
+# WeChat's errcodes that say the app's credentials (or its setup) are wrong, not the user's code.
+MISCONFIGURED_ERRCODES = {40001, 40002, 40013, 40125, 40164, 41002, 41004, 42001, 48001, 61024}
+ERRCODE_TO_ERROR = {
+    40029: "invalid_code",
+    40163: "code_used",
+    40226: "user_blocked",
+    45011: "wechat_rate_limited",
+    -1: "wechat_unavailable",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class WeChatSession:
+    """What jscode2session answers for one wx.login() code."""
+
+    openid: str
+    session_key: str
+    unionid: str | None
+
+    def __repr__(self) -> str:  # the session_key must not reach a log line through a repr
+        return f"WeChatSession(openid={self.openid!r}, unionid={self.unionid!r})"
+
+
+def error_for_errcode(errcode: int, errmsg: str) -> LoginError:
+    """The contract's error for one of WeChat's errcodes."""
+    if errcode in MISCONFIGURED_ERRCODES:
+        code = "wechat_misconfigured"
+    else:
+        code = ERRCODE_TO_ERROR.get(errcode, "wechat_unavailable")
+    message = None
+    if code in ("wechat_misconfigured", "wechat_unavailable"):
+        message = f"{LoginError(code).message} WeChat answered errcode {errcode} ({errmsg[:80]})."
+    return LoginError(code, message, wechat_errcode=errcode)
+
+
+class WeChatClient:
+    """Calls WeChat's server API at `base_url`, each call bounded by `timeout` seconds, never retried."""
+
+    def __init__(self, base_url: str, timeout: float, http: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.http = http or requests.Session()
+
+    def code_to_session(self, app_id: str, app_secret: str, js_code: str) -> WeChatSession:
+        """Exchange a wx.login() code for openid, session_key and unionid (jscode2session)."""
+        params = {"appid": app_id, "secret": app_secret, "js_code": js_code, "grant_type": "authorization_code"}
+        answer = self._get_json("/sns/jscode2session", params)
+        openid, session_key = answer.get("openid"), answer.get("session_key")
+        if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
+            raise LoginError(
+                "wechat_unavailable", "WeChat's answer to jscode2session had no openid or session_key; try again."
+            )
+        unionid = answer.get("unionid")
+        return WeChatSession(openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None)
+
+    def _get_json(self, path: str, params: dict) -> dict:
+        """GET a WeChat endpoint and return its JSON object; raise LoginError for any failure."""
+        failure = None
+        try:
+            response = self.http.get(self.base_url + path, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            failure = f"WeChat did not answer {path} within {self.timeout:g} s"
+        except requests.RequestException as exc:
+            failure = f"WeChat could not be reached for {path} ({type(exc).__name__})"
+        if failure:
+            # Raised outside the except block: requests' exception (which quotes the URL) is not chained.
+            log.warning("wechat call failed: %s", failure)
+            raise LoginError("wechat_unavailable", failure + "; try again shortly.")
+        if response.status_code != 200:
+            log.warning("wechat call failed: %s answered HTTP %s", path, response.status_code)
+            raise LoginError("wechat_unavailable", f"WeChat answered {path} with HTTP {response.status_code}; try again shortly.")
+        # WeChat sends JSON as text/plain at times: parse the body whatever the Content-Type says.
+        try:
+            answer = json.loads(response.text)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            log.warning("wechat call failed: %s answered something that is not a JSON object", path)
+            raise LoginError("wechat_unavailable", f"WeChat's answer to {path} was not readable; try again shortly.")
+        errcode = answer.get("errcode", 0)
+        if errcode not in (0, None):
+            errmsg = str(answer.get("errmsg", ""))
+            log.info("wechat %s answered errcode %s", path, errcode)
+            if not isinstance(errcode, int):
+                raise LoginError("wechat_unavailable", f"WeChat's answer to {path} had an unreadable errcode.")
+            raise error_for_errcode(errcode, errmsg)
+        return answer
+
+
+def init_wechat_client(app) -> None:
+    """Attach a WeChat client built from WECHAT_API_BASE and WECHAT_TIMEOUT to the app."""
+    app.extensions["wechat_client"] = WeChatClient(app.config["WECHAT_API_BASE"], app.config["WECHAT_TIMEOUT"])
+
+
+def wechat_client() -> WeChatClient:
+    """The current app's WeChat client."""
+    from flask import current_app
+
+    return current_app.extensions["wechat_client"]

@@ -27,8 +27,16 @@ run: $(VENV)/.installed-runtime
 	$(FLASK) demo-setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The PostgreSQL pass empties the database it is given: never point it at data you want to keep.
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 test: $(VENV)/.installed-dev
+	@echo "== SQLite pass =="
 	$(BIN)/python -m pytest
+	@if TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/postgres_check.py; then \
+		echo "== PostgreSQL pass ($(TEST_DATABASE_URL)) =="; \
+		TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

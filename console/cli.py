@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from console.errors import LoginError
@@ -50,6 +50,7 @@ def one_line_errors(command):
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
@@ -117,6 +118,7 @@ def list_command():
 
 
 @click.command("issue-ticket")
+@with_appcontext
 @click.argument("user_id", type=int)
 @click.argument("method")
 @audited
@@ -128,6 +130,7 @@ def issue_ticket(user_id: int, method: str):
 
 
 @click.command("demo-setup")
+@with_appcontext
 @audited
 def demo_setup():
     """Create the demo admin and login method on first run (make run calls this) and say where to sign in."""

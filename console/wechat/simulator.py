@@ -8,9 +8,10 @@ the app belongs to an Open Platform account, and a fresh session_key at every lo
 Control endpoints (not WeChat's; ours, under /_wechat/sim/):
   PUT  /sim/apps/<appId>   {"appSecret", "openPlatform"?}  register or update a simulated app
   GET  /sim/apps                                          the registered appIds
-  POST /sim/codes          {"appId", "user", "errcode"?, "fault"?, "delay"?}
-                           mint a wx.login() code for (app, user); `errcode` makes jscode2session
-                           answer that WeChat error, `fault` one of FAULTS, `delay` sleeps first.
+  POST /sim/codes          {"appId", "user", "code"?, "errcode"?, "fault"?, "delay"?}
+                           mint a wx.login() code for (app, user), random unless `code` is given;
+                           `errcode` makes jscode2session answer that WeChat error, `fault` one of
+                           FAULTS, `delay` sleeps that many seconds first.
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ class SimulatorState:
         platform = self.apps[app_id]["openPlatform"]
         return _stable_id("openid", app_id, user), _stable_id("unionid", platform, user) if platform else None
 
-    def mint_code(self, app_id: str, user: str, errcode=None, fault=None, delay=0.0) -> str:
-        """A fresh wx.login() code for the user in the app."""
-        code = secrets.token_hex(16)
+    def mint_code(self, app_id: str, user: str, errcode=None, fault=None, delay=0.0, code=None) -> str:
+        """A fresh wx.login() code for the user in the app (random unless `code` is given)."""
+        code = code or secrets.token_hex(16)
         with self._lock:
             now = time.time()
             self.codes = {key: value for key, value in self.codes.items() if value.expires_at > now}
@@ -203,6 +204,7 @@ def mint_code():
     body = request.get_json(silent=True) or {}
     app_id, user = body.get("appId"), body.get("user")
     errcode, fault, delay = body.get("errcode"), body.get("fault"), body.get("delay", 0)
+    wanted = body.get("code")
     state = _state()
     if not isinstance(app_id, str) or app_id not in state.apps:
         return _bad_request("appId must name a registered simulated app (PUT /_wechat/sim/apps/<appId>)")
@@ -214,20 +216,25 @@ def mint_code():
         return _bad_request(f"fault must be one of {', '.join(FAULTS)}")
     if not isinstance(delay, (int, float)) or not 0 <= delay <= 30:
         return _bad_request("delay must be a number of seconds from 0 to 30")
-    code = state.mint_code(app_id, user, errcode, fault, float(delay))
+    if wanted is not None and (not isinstance(wanted, str) or not 1 <= len(wanted) <= 128):
+        return _bad_request("code must be a text of 1 to 128 characters")
+    code = state.mint_code(app_id, user, errcode, fault, float(delay), wanted)
     openid, unionid = state.identity(app_id, user)
     return jsonify({"code": code, "openid": openid, "unionid": unionid, "expiresIn": CODE_TTL})
 
 
-def init_simulator(app: Flask, url_prefix: str = "/_wechat") -> None:
-    """Mount the simulator on an app, with its state saved where WECHAT_SIMULATOR_STATE says."""
-    app.extensions["wechat_simulator"] = SimulatorState(app.config.get("WECHAT_SIMULATOR_STATE"))
+def init_simulator(app: Flask, url_prefix: str = "/_wechat", state: SimulatorState | None = None) -> None:
+    """Mount the simulator on an app, with its apps saved where WECHAT_SIMULATOR_STATE says."""
+    app.extensions["wechat_simulator"] = state or SimulatorState(app.config.get("WECHAT_SIMULATOR_STATE"))
     app.register_blueprint(bp, url_prefix=url_prefix)
 
 
-def create_simulator_app(state_path: str | None = None) -> Flask:
+def create_simulator_app(state_path: str | None = None, state: SimulatorState | None = None) -> Flask:
     """A stand-alone WeChat simulator, as WeChat itself would be: its own process or port."""
+    from console.logs import install_redaction
+
+    install_redaction()
     app = Flask(__name__)
     app.config["WECHAT_SIMULATOR_STATE"] = state_path
-    init_simulator(app, url_prefix="")
+    init_simulator(app, url_prefix="", state=state)
     return app

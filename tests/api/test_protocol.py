@@ -1,0 +1,109 @@
+"""What every API answer shares: JSON errors, unknown URLs, rate limits, the OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+
+from console import create_app
+from console.api.openapi import openapi_document
+from console.errors import ERRORS
+from console.extensions import db
+
+
+def test_unknown_api_urls_answer_json_404(client):
+    answer = client.get("/api/v1/nothing-here")
+    assert answer.status_code == 404
+    assert answer.is_json and answer.json["error"]["code"] == "not_found"
+
+
+def test_a_wrong_http_method_answers_json_405(client):
+    answer = client.get("/api/v1/wechat-mini/any/login")
+    assert answer.status_code == 405 and answer.json["error"]["code"] == "method_not_allowed"
+
+
+def test_an_oversized_body_is_invalid_request(harness):
+    method = harness.add_method()
+    answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", data="x" * (2 * 1024 * 1024),
+                                 content_type="application/json")
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "invalid_request"
+
+
+def test_json_is_read_whatever_the_content_type(harness):
+    method = harness.add_method()
+    code = harness.code(method, "alice")
+    answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", data=f'{{"code": "{code}"}}',
+                                 content_type="text/plain")
+    assert answer.status_code == 200 and "bindCode" in answer.json
+
+
+def test_an_unexpected_failure_is_a_json_500_without_details(harness, app, monkeypatch):
+    from console.login.wechat_mini import WeChatMiniType
+
+    method = harness.add_method()
+
+    def broken(self, code):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(WeChatMiniType, "getLoginCode", broken)
+    answer = harness.post(f"/wechat-mini/{method.name}/login", {"code": "abc"})
+    assert answer.status_code == 500
+    assert answer.json["error"]["code"] == "internal_error" and "boom" not in answer.get_data(as_text=True)
+
+
+def test_the_api_rate_limit_answers_rate_limited_with_retry_after(environ, simulator):
+    app = create_app({"TESTING": True}, environ={**environ, "RATELIMIT_API_PER_ADDRESS": "2 per minute"})
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    answers = [client.post("/api/v1/wechat-mini/nope/login", json={"code": "x"}) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [404, 404, 429]
+    assert answers[2].json["error"]["code"] == "rate_limited"
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 60
+    assert client.get("/api/v1/openapi.json").status_code == 200  # the document is not limited
+
+
+def test_the_rate_limit_can_be_switched_off(environ):
+    app = create_app({"TESTING": True}, environ={**environ, "RATELIMIT_API_PER_ADDRESS": "1 per minute", "RATELIMIT_ENABLED": "false"})
+    client = app.test_client()
+    assert [client.post("/api/v1/auth/token", json={}).status_code for _ in range(3)] == [400, 400, 400]
+
+
+def test_the_openapi_document_describes_every_endpoint_and_error(client):
+    document = client.get("/api/v1/openapi.json").json
+
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/wechat-mini/{name}/login", "/wechat-mini/{name}/register", "/auth/token", "/me",
+        "/wechat-mini/{name}/bind", "/wechat-mini/{name}/unbind", "/auth/logout", "/openapi.json",
+    }
+    login = document["paths"]["/wechat-mini/{name}/login"]["post"]
+    assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginInput"}
+    assert document["components"]["schemas"]["LoginInput"]["properties"]["code"]["maxLength"] == 256
+    assert "registration_closed" in login["responses"]["403"]["description"]
+    assert set(document["paths"]["/me"]["get"]["responses"]) == {"200", "401", "403"}
+    for schema in document["components"]["schemas"].values():
+        assert "$defs" not in schema
+
+
+def test_every_error_code_of_the_document_is_in_the_contract_table():
+    described = set()
+    for operations in openapi_document()["paths"].values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                described.update(part.split("`")[1] for part in response["description"].split("; ") if "`" in part)
+    assert described <= set(ERRORS)
+    assert {"invalid_code", "code_used", "wechat_misconfigured", "last_login_method", "rate_limited"} <= described
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_checks_answer_200(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_readyz_is_503_while_the_database_is_unreachable(environ):
+    app = create_app({"TESTING": True}, environ={**environ, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.json["database"] == "unreachable"

@@ -1,0 +1,87 @@
+"""Fixtures: a live WeChat simulator, a fresh app and database per test, and a secret-leak detector."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from console import create_app
+from console.extensions import db
+from console.wechat.simulator import create_simulator_app
+from tests.helpers import Harness, leaked_secrets, LiveServer, RecordingClient, RecordingSimulatorState, Simulator
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The WeChat simulator, served alone on a live port like the real WeChat."""
+    state = RecordingSimulatorState()
+    server = LiveServer(create_simulator_app(state=state))
+    yield Simulator(server.url, state)
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A fresh SQLite file, or the emptied PostgreSQL database named by TEST_DATABASE_URL."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    engine = create_engine(TEST_DATABASE_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def environ(database_url, simulator):
+    """The environment a test app is built from."""
+    return {
+        "SECRET_KEY": "test-secret-key",
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": database_url,
+        "WECHAT_API_BASE": simulator.url,
+        "WECHAT_TIMEOUT": "2",
+        "RATELIMIT_API_PER_ADDRESS": "100000 per minute",
+    }
+
+
+@pytest.fixture
+def app(environ):
+    """A fresh app over a fresh database."""
+    app = create_app({"TESTING": True}, environ=environ)
+    app.test_client_class = RecordingClient
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def harness(app, client, simulator):
+    return Harness(app, client, simulator)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(request, caplog):
+    """After every test: no appSecret or session_key in any answer or log line the test produced."""
+    caplog.set_level(logging.DEBUG)
+    RecordingClient.bodies = []
+    yield
+    if "simulator" not in request.fixturenames:
+        return
+    secrets = request.getfixturevalue("simulator").state.secrets()
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    assert not leaked_secrets(secrets, RecordingClient.bodies, records), "a secret appeared in an answer or a log line"

@@ -1,0 +1,184 @@
+"""Test helpers: a live server in a thread, and a harness that drives the API like a mini program."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import requests
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from console.extensions import db
+from console.login.instance_dir import set_app_secret
+from console.models import Corp, LoginMethod
+from console.wechat.simulator import SimulatorState
+
+
+def leaked_secrets(secrets, bodies: list[str], records: list[logging.LogRecord]) -> set[str]:
+    """The secrets found in any answer body or any fully formatted log record (tracebacks included)."""
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    seen = "\n".join(bodies) + "\n" + "\n".join(formatter.format(record) for record in records)
+    return {secret for secret in secrets if secret in seen}
+
+
+class LiveServer:
+    """A WSGI app served over real HTTP on a free local port, in a background thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RecordingSimulatorState(SimulatorState):
+    """The simulator's state, remembering every session_key it handed out so tests can hunt for leaks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.issued_session_keys: list[str] = []
+        self.exchanges: dict[str, int] = {}
+
+    def take_code(self, app_id, js_code):
+        self.exchanges[js_code] = self.exchanges.get(js_code, 0) + 1
+        return super().take_code(app_id, js_code)
+
+    def new_session_key(self, app_id, user):
+        key = super().new_session_key(app_id, user)
+        self.issued_session_keys.append(key)
+        return key
+
+    def secrets(self) -> set[str]:
+        """Every appSecret and session_key this simulator knows."""
+        return {app["secret"] for app in self.apps.values()} | set(self.issued_session_keys)
+
+
+class Simulator:
+    """Drives the live WeChat simulator over HTTP, as a phone and WeChat would."""
+
+    def __init__(self, url: str, state: RecordingSimulatorState):
+        self.url = url
+        self.state = state
+
+    def register_app(self, app_id: str, secret: str, open_platform: str | None = None) -> None:
+        response = requests.put(f"{self.url}/sim/apps/{app_id}", json={"appSecret": secret, "openPlatform": open_platform}, timeout=5)
+        response.raise_for_status()
+
+    def mint(self, app_id: str, user: str, **options) -> dict:
+        response = requests.post(f"{self.url}/sim/codes", json={"appId": app_id, "user": user, **options}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def code(self, app_id: str, user: str, **options) -> str:
+        """A fresh wx.login() code for a simulated user."""
+        return self.mint(app_id, user, **options)["code"]
+
+
+class RecordingClient(FlaskClient):
+    """A test client that keeps every answer body, so a test can prove no secret was ever sent."""
+
+    bodies: list[str] = []
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        type(self).bodies.append(response.get_data(as_text=True))
+        return response
+
+
+@dataclass
+class Method:
+    """A login method made for a test, with its credentials known to the simulator."""
+
+    name: str
+    app_id: str
+    secret: str
+    id: int
+
+
+class Harness:
+    """Makes login methods and users, and calls the API the way a mini program does."""
+
+    counter = 0
+
+    def __init__(self, app, client, simulator: Simulator):
+        self.app = app
+        self.client = client
+        self.simulator = simulator
+
+    def add_method(self, name="shopLogin", allow_register=True, open_platform=None, corp=None, enabled=True,
+                   link_by_unionid=True) -> Method:
+        """A login method in the database, registered with the simulator."""
+        Harness.counter += 1
+        app_id = f"wxtest{Harness.counter:012d}"
+        secret = f"secret-{app_id}-0123456789abcdef"
+        with self.app.app_context():
+            method = LoginMethod(name=name, title=f"{name} title", app_id=app_id, allow_register=allow_register,
+                                 enabled=enabled, link_by_unionid=link_by_unionid)
+            if corp:
+                method.default_corp_id = self.add_corp(*corp)
+            set_app_secret(method, secret)
+            db.session.add(method)
+            db.session.commit()
+            method_id = method.id
+        self.simulator.register_app(app_id, secret, open_platform)
+        return Method(name, app_id, secret, method_id)
+
+    def add_corp(self, slug: str, name: str) -> int:
+        with self.app.app_context():
+            corp = db.session.scalar(select(Corp).where(Corp.slug == slug))
+            if corp is None:
+                corp = Corp(slug=slug, name=name)
+                db.session.add(corp)
+                db.session.commit()
+            return corp.id
+
+    def code(self, method: Method, user: str, **options) -> str:
+        return self.simulator.code(method.app_id, user, **options)
+
+    def post(self, path: str, body=None, token: str | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.post(f"/api/v1{path}", json=body if body is not None else {}, headers=headers, **kwargs)
+
+    def get(self, path: str, token: str | None = None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.get(f"/api/v1{path}", headers=headers)
+
+    def login(self, method: Method, user: str, **options):
+        return self.post(f"/wechat-mini/{method.name}/login", {"code": self.code(method, user, **options)})
+
+    def register(self, method: Method, user: str, name: str | None = None) -> dict:
+        """Log a new user in and register them; the register answer."""
+        answer = self.login(method, user)
+        assert answer.status_code == 200, answer.json
+        body = {"bindCode": answer.json["bindCode"]}
+        if name:
+            body["name"] = name
+        registered = self.post(f"/wechat-mini/{method.name}/register", body)
+        assert registered.status_code == 201, registered.json
+        return registered.json
+
+    def token(self, method: Method, user: str, corp_id: str | None = None) -> str:
+        """An access token for the user, registering them first when they are new."""
+        answer = self.login(method, user)
+        assert answer.status_code == 200, answer.json
+        if "bindCode" in answer.json:
+            answer = self.post(f"/wechat-mini/{method.name}/register", {"bindCode": answer.json["bindCode"]})
+            assert answer.status_code == 201, answer.json
+        body = {"loginCode": answer.json["loginCode"]}
+        if corp_id:
+            body["corpId"] = corp_id
+        issued = self.post("/auth/token", body)
+        assert issued.status_code == 200, issued.json
+        return issued.json["accessToken"]
+
+    def counts(self) -> dict[str, int]:
+        """Rows in every table."""
+        with self.app.app_context():
+            return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables}

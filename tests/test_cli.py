@@ -1,0 +1,247 @@
+"""The command line: import, export and list login methods, create admins, issue tickets, the demo."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from console.extensions import db
+from console.models import AdminAccount, AuditEvent, LoginMethod, User
+
+
+def write_instance(root, name="myWeChatMiniLogin", element=None, config=None, config_name=None):
+    directory = root / name
+    directory.mkdir(parents=True, exist_ok=True)
+    element = element if element is not None else {
+        "type": "auths.loginTypes.WeChatMiniType",
+        "title": "WeChat Mini Program Login",
+        "allowRegister": 1,
+        "backendBundleEntry": ".",
+        "frontBundleEntry": f"./{config_name or name}.json",
+    }
+    config = config if config is not None else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
+    (directory / "e.json").write_text(element if isinstance(element, str) else json.dumps(element))
+    (directory / f"{config_name or name}.json").write_text(config if isinstance(config, str) else json.dumps(config))
+    return directory
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()
+
+
+def test_import_reads_the_seed_format(app, cli, tmp_path):
+    directory = write_instance(tmp_path)
+
+    result = cli.invoke(args=["login-methods", "import", str(directory)])
+
+    assert result.exit_code == 0, result.output
+    assert "Created login method 'myWeChatMiniLogin'" in result.output
+    with app.app_context():
+        method = db.session.scalar(select(LoginMethod))
+        assert (method.name, method.title, method.app_id, method.allow_register) == (
+            "myWeChatMiniLogin", "WeChat Mini Program Login", "wx1234567890abcdef", True)
+        element = app.getElement("auths.loginTypes.myWeChatMiniLogin")
+        assert element.authConfig == {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}
+        event = db.session.scalar(select(AuditEvent))
+        assert event.action == "login_method.import" and event.actor_type == "cli"
+        assert "s3cr3t" not in json.dumps(event.details)
+
+
+def counts(app):
+    with app.app_context():
+        return [db.session.scalar(select(db.func.count()).select_from(model)) for model in (LoginMethod, AuditEvent)]
+
+
+@pytest.mark.parametrize(
+    "element, config, message",
+    [
+        ("{not json", None, "e.json is not valid JSON"),
+        ("[1, 2]", None, "e.json must hold a JSON object"),
+        ({"type": "auths.loginTypes.Other", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./x.json"}, None, "type must be one of"),
+        ({"type": "auths.loginTypes.WeChatMiniType", "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, "title is required"),
+        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "allowRegister": 2, "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, "allowRegister must be 1 or 0"),
+        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": "src", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, 'backendBundleEntry must be "."'),
+        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "../../etc/passwd"}, None, "points outside"),
+        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./missing.json"}, None, "./missing.json is missing"),
+        (None, "{broken", "is not valid JSON"),
+        (None, {"authConfig": {"appSecret": "x"}}, "authConfig.appId must be"),
+        (None, {"authConfig": {"appId": "wx1", "appSecret": ""}}, "authConfig.appSecret is required"),
+        (None, {"authConfig": {"appId": "wx1"}}, "authConfig.appSecret is required"),
+        (None, {"other": 1}, "authConfig is required"),
+    ],
+)
+def test_a_bad_directory_exits_non_zero_with_one_line_and_changes_nothing(app, cli, tmp_path, element, config, message):
+    directory = write_instance(tmp_path, element=element, config=config)
+    before = counts(app)
+
+    result = cli.invoke(args=["login-methods", "import", str(directory)])
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert counts(app) == before
+
+
+def test_a_missing_directory_or_e_json_is_one_line(app, cli, tmp_path):
+    assert "is not a directory" in cli.invoke(args=["login-methods", "import", str(tmp_path / "none")]).output
+    (tmp_path / "emptyLogin").mkdir()
+    result = cli.invoke(args=["login-methods", "import", str(tmp_path / "emptyLogin")])
+    assert result.exit_code != 0 and "e.json is missing" in result.output
+
+
+def test_a_directory_name_that_is_no_instance_name_is_refused(app, cli, tmp_path):
+    result = cli.invoke(args=["login-methods", "import", str(write_instance(tmp_path, name="my login"))])
+    assert result.exit_code != 0 and "not a valid instance name" in result.output
+
+
+def test_import_refuses_to_overwrite_without_update_and_overwrites_with_it(app, cli, tmp_path):
+    directory = write_instance(tmp_path)
+    cli.invoke(args=["login-methods", "import", str(directory)])
+    write_instance(tmp_path, element={"type": "auths.loginTypes.WeChatMiniType", "title": "Renamed", "allowRegister": 0,
+                                      "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"},
+                   config={"authConfig": {"appId": "wx1234567890abcdef"}})
+
+    refused = cli.invoke(args=["login-methods", "import", str(directory)])
+    updated = cli.invoke(args=["login-methods", "import", str(directory), "--update"])
+
+    assert refused.exit_code != 0 and "--update" in refused.output
+    assert updated.exit_code == 0 and "Updated" in updated.output
+    with app.app_context():
+        method = db.session.scalar(select(LoginMethod))
+        assert (method.title, method.allow_register) == ("Renamed", False)
+        assert app.getElement("auths.loginTypes.myWeChatMiniLogin").authConfig["appSecret"] == "s3cr3t-value-9876"
+
+
+def test_an_app_id_of_another_method_is_refused(app, cli, tmp_path):
+    cli.invoke(args=["login-methods", "import", str(write_instance(tmp_path, name="firstLogin"))])
+    before = counts(app)
+    result = cli.invoke(args=["login-methods", "import", str(write_instance(tmp_path, name="secondLogin"))])
+    assert result.exit_code != 0 and "already used by login method 'firstLogin'" in result.output
+    assert counts(app) == before
+
+
+def test_export_leaves_the_secret_out_unless_asked_and_round_trips(app, cli, tmp_path):
+    cli.invoke(args=["login-methods", "import", str(write_instance(tmp_path / "in"))])
+
+    plain = cli.invoke(args=["login-methods", "export", "myWeChatMiniLogin", str(tmp_path / "out" / "myWeChatMiniLogin")])
+    secret = cli.invoke(args=["login-methods", "export", "myWeChatMiniLogin", str(tmp_path / "full" / "myWeChatMiniLogin"), "--include-secret"])
+
+    assert plain.exit_code == 0 and secret.exit_code == 0
+    exported = tmp_path / "out" / "myWeChatMiniLogin"
+    element = json.loads((exported / "e.json").read_text())
+    assert element == {"type": "auths.loginTypes.WeChatMiniType", "title": "WeChat Mini Program Login", "allowRegister": 1,
+                       "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}
+    assert json.loads((exported / "myWeChatMiniLogin.json").read_text()) == {"authConfig": {"appId": "wx1234567890abcdef"}}
+    full = json.loads((tmp_path / "full" / "myWeChatMiniLogin" / "myWeChatMiniLogin.json").read_text())
+    assert full["authConfig"]["appSecret"] == "s3cr3t-value-9876"
+    assert oct((tmp_path / "full" / "myWeChatMiniLogin" / "myWeChatMiniLogin.json").stat().st_mode & 0o777) == "0o600"
+    with app.app_context():
+        db.session.execute(db.delete(LoginMethod))
+        db.session.commit()
+    assert cli.invoke(args=["login-methods", "import", str(tmp_path / "full" / "myWeChatMiniLogin")]).exit_code == 0
+
+
+def test_export_of_an_unknown_method_is_one_line(cli, tmp_path):
+    result = cli.invoke(args=["login-methods", "export", "nope", str(tmp_path / "x")])
+    assert result.exit_code != 0 and "No login method is called 'nope'" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_list_prints_one_line_per_method_with_its_bindings(app, cli, harness):
+    harness.add_method(name="shopLogin")
+    blog = harness.add_method(name="blogLogin", allow_register=False)
+    harness.add_method(name="aLogin", enabled=False)
+    harness.register(harness.add_method(name="zLogin"), "alice")
+
+    lines = cli.invoke(args=["login-methods", "list"]).output.strip().splitlines()
+
+    assert [line.split("\t")[0] for line in lines] == ["aLogin", "blogLogin", "shopLogin", "zLogin"]
+    assert lines[1].split("\t")[2:] == [blog.app_id, "allowRegister=0", "enabled=1", "bindings=0"]
+    assert lines[0].endswith("enabled=0\tbindings=0") and lines[3].endswith("bindings=1")
+    assert "secret" not in "\n".join(lines)
+
+
+def test_create_admin_reads_the_password_from_stdin(app, cli):
+    result = cli.invoke(args=["create-admin", "ops", "--role", "support", "--password-stdin"], input="correct horse battery\n")
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        account = db.session.scalar(select(AdminAccount))
+        assert (account.username, account.role) == ("ops", "support")
+        assert account.check_password("correct horse battery") and "correct horse" not in account.password_hash
+
+
+def test_create_admin_prompts_for_the_password_twice(app, cli):
+    result = cli.invoke(args=["create-admin", "boss"], input="long enough pw\nlong enough pw\n")
+    assert result.exit_code == 0 and "Created admin account 'boss'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["create-admin", "x", "--password-stdin"], "long enough pw\n", "USERNAME must be"),
+        (["create-admin", "ops", "--password-stdin"], "short\n", "at least 10 characters"),
+        (["create-admin", "ops", "--role", "root", "--password-stdin"], "long enough pw\n", "'root' is not one of"),
+    ],
+)
+def test_create_admin_refuses_bad_input(app, cli, args, stdin, message):
+    result = cli.invoke(args=args, input=stdin)
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(AdminAccount)) == 0
+
+
+def test_create_admin_refuses_a_taken_username(app, cli):
+    cli.invoke(args=["create-admin", "ops", "--password-stdin"], input="long enough pw\n")
+    result = cli.invoke(args=["create-admin", "ops", "--password-stdin"], input="another long pw\n")
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_issue_ticket_prints_a_ticket_that_binds_once(app, cli, harness):
+    shop, blog = harness.add_method(name="shopLogin"), harness.add_method(name="blogLogin")
+    user_id = harness.register(shop, "alice")["user"]["userId"]
+
+    result = cli.invoke(args=["issue-ticket", str(user_id), "blogLogin"])
+
+    assert result.exit_code == 0
+    ticket = result.output.strip()
+    bound = harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice"), "ticket": ticket})
+    assert bound.status_code == 200 and bound.json["userId"] == user_id
+
+
+@pytest.mark.parametrize("args, message", [(["issue-ticket", "999", "shopLogin"], "No user has the id 999"),
+                                           (["issue-ticket", "1", "nope"], "No login method is called 'nope'")])
+def test_issue_ticket_refuses_unknown_users_and_methods(app, cli, harness, args, message):
+    harness.add_method(name="shopLogin")
+    result = cli.invoke(args=args)
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(User)) == 0
+
+
+def test_demo_setup_creates_the_demo_once_and_prints_the_password_once(environ, tmp_path):
+    from console import create_app
+    from console.wechat.simulator import SimulatorState
+
+    state = tmp_path / "simulator.json"
+    app = create_app({"TESTING": True, "WECHAT_SIMULATOR_STATE": str(state)}, environ={**environ, "WECHAT_SIMULATOR": "1"})
+    with app.app_context():
+        db.create_all()
+    cli = app.test_cli_runner()
+
+    first = cli.invoke(args=["demo-setup"])
+    second = cli.invoke(args=["demo-setup"])
+
+    assert first.exit_code == 0 and second.exit_code == 0
+    password = first.output.split("admin / ")[1].split()[0]
+    assert password not in second.output and "shown on the first run" in second.output
+    with app.app_context():
+        admin = db.session.scalar(select(AdminAccount))
+        assert admin.role == "admin" and admin.check_password(password)
+        method = app.getElement("auths.loginTypes.demoWeChatMini")
+        assert method.allowRegister == 1
+        assert SimulatorState(str(state)).apps[method.authConfig["appId"]]["secret"] == method.authConfig["appSecret"]
+        assert db.session.scalar(select(db.func.count()).select_from(LoginMethod)) == 1

@@ -1,0 +1,134 @@
+"""The simulator speaks WeChat's jscode2session contract over real HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from console import create_app
+
+
+@pytest.fixture
+def sim_app(simulator):
+    simulator.register_app("wxsim0000000001", "right-secret", open_platform="platform-a")
+    simulator.register_app("wxsim0000000002", "other-secret", open_platform="platform-a")
+    simulator.register_app("wxsim0000000003", "third-secret")
+    return simulator
+
+
+def exchange(simulator, code, app_id="wxsim0000000001", secret="right-secret", **extra):
+    params = {"appid": app_id, "secret": secret, "js_code": code, "grant_type": "authorization_code", **extra}
+    response = requests.get(f"{simulator.url}/sns/jscode2session", params=params, timeout=5)
+    assert response.status_code == 200
+    return json.loads(response.text)
+
+
+def test_a_code_is_exchanged_once_for_openid_unionid_and_a_fresh_session_key(sim_app):
+    code = sim_app.code("wxsim0000000001", "alice")
+    first = exchange(sim_app, code)
+    assert "errcode" not in first  # like WeChat: no errcode key on success
+    assert len(first["openid"]) == 28 and first["unionid"]
+    assert exchange(sim_app, code)["errcode"] == 40163
+
+    again = exchange(sim_app, sim_app.code("wxsim0000000001", "alice"))
+    assert again["openid"] == first["openid"] and again["unionid"] == first["unionid"]
+    assert again["session_key"] != first["session_key"]
+
+
+def test_openids_differ_per_app_and_unionids_follow_the_open_platform(sim_app):
+    one = exchange(sim_app, sim_app.code("wxsim0000000001", "alice"))
+    two = exchange(sim_app, sim_app.code("wxsim0000000002", "alice", ), "wxsim0000000002", "other-secret")
+    three = exchange(sim_app, sim_app.code("wxsim0000000003", "alice"), "wxsim0000000003", "third-secret")
+    assert one["openid"] != two["openid"]
+    assert one["unionid"] == two["unionid"]
+    assert "unionid" not in three
+
+
+def test_the_answer_is_json_sent_as_text_plain(sim_app):
+    code = sim_app.code("wxsim0000000001", "alice")
+    response = requests.get(f"{sim_app.url}/sns/jscode2session",
+                            params={"appid": "wxsim0000000001", "secret": "right-secret", "js_code": code, "grant_type": "authorization_code"}, timeout=5)
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "params, errcode",
+    [
+        ({"appid": ""}, 41002),
+        ({"secret": ""}, 41004),
+        ({"js_code": ""}, 41008),
+        ({"grant_type": "password"}, 40002),
+        ({"appid": "wxunknown"}, 40013),
+        ({"secret": "wrong-secret"}, 40125),
+        ({"js_code": "never-minted"}, 40029),
+    ],
+)
+def test_wechat_errors(sim_app, params, errcode):
+    code = sim_app.code("wxsim0000000001", "alice")
+    query = {"appid": "wxsim0000000001", "secret": "right-secret", "js_code": code, "grant_type": "authorization_code", **params}
+    answer = json.loads(requests.get(f"{sim_app.url}/sns/jscode2session", params=query, timeout=5).text)
+    assert answer["errcode"] == errcode and answer["errmsg"]
+
+
+def test_a_code_is_for_its_own_app_only(sim_app):
+    code = sim_app.code("wxsim0000000001", "alice")
+    assert exchange(sim_app, code, "wxsim0000000002", "other-secret")["errcode"] == 40029
+
+
+def test_a_code_expires_after_five_minutes(sim_app, monkeypatch):
+    import time
+
+    code = sim_app.code("wxsim0000000001", "alice")
+    real_time = time.time
+    monkeypatch.setattr("console.wechat.simulator.time.time", lambda: real_time() + 301)
+    assert exchange(sim_app, code)["errcode"] == 40029
+
+
+@pytest.mark.parametrize("errcode", [40029, 40163, 40226, 45011, -1])
+def test_errors_on_demand(sim_app, errcode):
+    assert exchange(sim_app, sim_app.code("wxsim0000000001", "alice", errcode=errcode))["errcode"] == errcode
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"appId": "wxunknown", "user": "a"}, {"appId": "wxsim0000000001"}, {"appId": "wxsim0000000001", "user": ""},
+     {"appId": "wxsim0000000001", "user": "a", "fault": "nope"}, {"appId": "wxsim0000000001", "user": "a", "delay": 99},
+     {"appId": "wxsim0000000001", "user": "a", "errcode": "x"}],
+)
+def test_the_mint_endpoint_validates(sim_app, body):
+    response = requests.post(f"{sim_app.url}/sim/codes", json=body, timeout=5)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+
+
+def test_registering_an_app_needs_a_secret(sim_app):
+    response = requests.put(f"{sim_app.url}/sim/apps/wxnew", json={}, timeout=5)
+    assert response.status_code == 400
+    listed = requests.get(f"{sim_app.url}/sim/apps", timeout=5).json()["apps"]
+    assert "wxnew" not in {app["appId"] for app in listed}
+    assert all("secret" not in json.dumps(app).lower() for app in listed)
+
+
+def test_registered_apps_survive_a_restart_when_saved(tmp_path):
+    from console.wechat.simulator import SimulatorState
+
+    path = tmp_path / "sim.json"
+    SimulatorState(str(path)).register_app("wxkept", "kept-secret", "p")
+    assert SimulatorState(str(path)).apps["wxkept"]["secret"] == "kept-secret"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_simulator_is_mounted_only_when_switched_on(environ, tmp_path):
+    off = create_app({"TESTING": True}, environ=environ).test_client()
+    on = create_app({"TESTING": True, "WECHAT_SIMULATOR_STATE": str(tmp_path / "s.json")},
+                    environ={**environ, "WECHAT_SIMULATOR": "1"}).test_client()
+    assert off.get("/_wechat/sim/apps").status_code == 404
+    assert on.get("/_wechat/sim/apps").status_code == 200
+
+
+def test_switching_the_simulator_on_points_the_client_at_it(environ):
+    environ = {key: value for key, value in environ.items() if key != "WECHAT_API_BASE"}
+    app = create_app({"TESTING": True}, environ={**environ, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
+    assert app.config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
+    assert create_app({"TESTING": True}, environ=environ).config["WECHAT_API_BASE"] == "https://api.weixin.qq.com"

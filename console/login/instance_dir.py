@@ -96,9 +96,8 @@ def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True
         raise InstanceDirError(f"{entry}: authConfig is required (an object with appId and appSecret)")
     app_id = validate_app_id(auth.get("appId"))
     app_secret = auth.get("appSecret")
-    if app_secret is None and not secret_required:
-        pass
-    elif not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256:
+    secret_absent_but_allowed = app_secret is None and not secret_required
+    if not secret_absent_but_allowed and (not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256):
         raise InstanceDirError(f"{entry}: authConfig.appSecret is required (the mini program's AppSecret)")
     return InstanceSpec(name, type_name, title.strip(), bool(allow_register), app_id, app_secret)
 

@@ -16,6 +16,7 @@ from console.extensions import db
 from console.login.audit import record
 from console.login.element import RowData, end_read, register_type, transaction
 from console.login.inputs import BindInput, LoginInput, RegisterInput, UserIdInput, validated
+from console.login.metrics import count_wechat_error
 from console.login.shapes import corp_list, user_dict
 from console.models import (
     BIND_CODE,
@@ -201,7 +202,11 @@ class WeChatMiniType:
             raise LoginError("code_used")
         secret = keyring().decrypt(self.method.app_secret_ciphertext)
         end_read()
-        return wechat_client().code_to_session(app_id, secret, code)
+        try:
+            return wechat_client().code_to_session(app_id, secret, code)
+        except LoginError as error:
+            count_wechat_error(error)
+            raise
 
     def _login(self, session: WeChatSession) -> dict:
         """Answer a login for a WeChat identity: a loginCode for a known user, a bindCode for a new one."""

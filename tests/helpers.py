@@ -45,6 +45,14 @@ class RecordingSimulatorState(SimulatorState):
         super().__init__(*args, **kwargs)
         self.issued_session_keys: list[str] = []
         self.exchanges: dict[str, int] = {}
+        self.token_fetches: dict[str, int] = {}
+        self.issued_access_tokens: list[str] = []
+
+    def stable_token(self, app_id, force_refresh=False):
+        self.token_fetches[app_id] = self.token_fetches.get(app_id, 0) + 1
+        token, expires_in = super().stable_token(app_id, force_refresh)
+        self.issued_access_tokens.append(token)
+        return token, expires_in
 
     def take_code(self, app_id, js_code):
         self.exchanges[js_code] = self.exchanges.get(js_code, 0) + 1
@@ -56,8 +64,8 @@ class RecordingSimulatorState(SimulatorState):
         return key
 
     def secrets(self) -> set[str]:
-        """Every appSecret and session_key this simulator knows."""
-        return {app["secret"] for app in self.apps.values()} | set(self.issued_session_keys)
+        """Every appSecret, session_key and access token this simulator handed out."""
+        return {app["secret"] for app in self.apps.values()} | set(self.issued_session_keys) | set(self.issued_access_tokens)
 
 
 class Simulator:
@@ -79,6 +87,20 @@ class Simulator:
     def code(self, app_id: str, user: str, **options) -> str:
         """A fresh wx.login() code for a simulated user."""
         return self.mint(app_id, user, **options)["code"]
+
+    def control(self, path: str, body: dict | None = None) -> dict:
+        """POST to one of the simulator's /sim/ control endpoints."""
+        response = requests.post(f"{self.url}/sim/{path}", json=body or {}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def phone_code(self, app_id: str, user: str, **options) -> str:
+        """A getPhoneNumber button code for a simulated user."""
+        return self.control("phone-codes", {"appId": app_id, "user": user, **options})["code"]
+
+    def sealed(self, app_id: str, user: str, data: dict, **options) -> dict:
+        """encryptedData, iv, rawData and signature of data under the user's current session_key."""
+        return self.control("encrypted-data", {"appId": app_id, "user": user, "data": data, **options})
 
 
 class RecordingClient(FlaskClient):

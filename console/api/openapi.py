@@ -33,10 +33,18 @@ OPERATIONS = [
     ("post", "/wechat-mini/{name}/unbind", "Unbind the bearer's WeChat from this login method", inputs.EmptyInput,
      {200: [schemas.UnbindAnswer]},
      ["invalid_request", *METHOD_ERRORS, *BEARER_ERRORS, "not_bound", "last_login_method"]),
+    ("post", "/wechat-mini/{name}/decrypt", "Decrypt the user's encryptedData with the stored session key",
+     inputs.DecryptInput, {200: [schemas.DecryptAnswer]},
+     ["invalid_request", *METHOD_ERRORS, *BEARER_ERRORS, "not_bound", "invalid_signature", "session_key_stale",
+      "watermark_mismatch", "rate_limited"]),
+    ("post", "/wechat-mini/{name}/phone", "Exchange a getPhoneNumber code for the user's phone number",
+     inputs.PhoneInput, {200: [schemas.PhoneAnswer]},
+     ["invalid_request", *METHOD_ERRORS, *BEARER_ERRORS, "not_bound", "watermark_mismatch", *WECHAT_ERRORS, "rate_limited"]),
     ("post", "/auth/logout", "Revoke the bearer token", inputs.EmptyInput, {200: [schemas.LogoutAnswer]},
      ["invalid_request", *BEARER_ERRORS]),
 ]
-BEARER_PATHS = {"/me", "/wechat-mini/{name}/unbind", "/auth/logout"}
+BEARER_PATHS = {"/me", "/wechat-mini/{name}/unbind", "/auth/logout", "/wechat-mini/{name}/decrypt",
+                "/wechat-mini/{name}/phone"}
 
 
 def _ref(model) -> dict:
@@ -75,7 +83,7 @@ def _operation(method, path, summary, request_model, answers, error_codes) -> di
 @cache
 def openapi_document() -> dict:
     """The whole document; the component schemas come from the request and answer models."""
-    models = {inputs.LoginInput, inputs.RegisterInput, inputs.TokenInput, inputs.BindInput, inputs.EmptyInput}
+    models = {operation[3] for operation in OPERATIONS if operation[3] is not None}
     models |= {getattr(schemas, name) for name in dir(schemas) if name.endswith("Answer") and name != "Answer"}
     _, definitions = models_json_schema(
         [(model, "validation" if model.__module__ == inputs.__name__ else "serialization") for model in sorted(models, key=lambda m: m.__name__)],

@@ -82,6 +82,16 @@ class UnbindAnswer(Answer):
     loginMethod: str
 
 
+class DecryptAnswer(Answer):
+    data: dict = Field(description="The decrypted JSON, its watermark.appid checked against the login method's appId.")
+
+
+class PhoneAnswer(Answer):
+    phoneNumber: str = Field(description="With the country code for numbers outside China.")
+    purePhoneNumber: str
+    countryCode: str
+
+
 class LogoutAnswer(Answer):
     loggedOut: Literal[True]
 

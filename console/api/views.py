@@ -8,7 +8,16 @@ from console.api import bp
 from console.extensions import limiter
 from console.login import element_for, find_login_method
 from console.login.audit import Actor, set_actor
-from console.login.inputs import BindInput, EmptyInput, LoginInput, RegisterInput, TokenInput, validated
+from console.login.inputs import (
+    BindInput,
+    DecryptInput,
+    EmptyInput,
+    LoginInput,
+    PhoneInput,
+    RegisterInput,
+    TokenInput,
+    validated,
+)
 from console.login.sessions import authenticate, describe, exchange_login_code, logout
 
 
@@ -98,6 +107,26 @@ def unbind(name: str):
     _body(EmptyInput)
     element = _element(name)
     return jsonify(element.unbind(_bearer().user_id))
+
+
+@bp.post("/wechat-mini/<name>/decrypt")
+@limit_per_address
+def decrypt(name: str):
+    """Open the caller's encryptedData with their stored session key (watermark and signature checked)."""
+    args = _body(DecryptInput)
+    element = _element(name)
+    answer = element.decryptData(_bearer().user_id, args.encryptedData, args.iv, args.rawData, args.signature)
+    return jsonify(answer)
+
+
+@bp.post("/wechat-mini/<name>/phone")
+@limit_per_address
+@limit_per_login_method
+def phone(name: str):
+    """Exchange a getPhoneNumber button code for the caller's phone number, and save it."""
+    args = _body(PhoneInput)
+    element = _element(name)
+    return jsonify(element.getPhoneNumber(_bearer().user_id, args.code))
 
 
 @bp.post("/auth/logout")

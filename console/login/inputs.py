@@ -51,6 +51,27 @@ class BindInput(Input):
     )
 
 
+class DecryptInput(Input):
+    """POST .../decrypt"""
+
+    encryptedData: Annotated[str, StringConstraints(min_length=1, max_length=65536)] = Field(
+        description="The encryptedData WeChat gave the mini program (base64)."
+    )
+    iv: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(description="Its iv (base64, 16 bytes).")
+    rawData: Annotated[str, StringConstraints(max_length=16384)] | None = Field(
+        default=None, description="rawData, when the data came with a signature; checked before decrypting."
+    )
+    signature: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, description="sha1(rawData + session_key) as WeChat computed it."
+    )
+
+
+class PhoneInput(Input):
+    """POST .../phone"""
+
+    code: WeChatCode = Field(description="The code from the getPhoneNumber button, valid 5 minutes, single use.")
+
+
 class UserIdInput(Input):
     """The seed's userId argument."""
 

@@ -15,8 +15,17 @@ from console.errors import LoginError
 from console.extensions import db
 from console.login.audit import record
 from console.login.element import RowData, end_read, register_type, transaction
-from console.login.inputs import BindInput, LoginInput, RegisterInput, UserIdInput, validated
+from console.login.inputs import (
+    BindInput,
+    DecryptInput,
+    LoginInput,
+    PhoneInput,
+    RegisterInput,
+    UserIdInput,
+    validated,
+)
 from console.login.metrics import count_wechat_error
+from console.login.wechat_tokens import wechat_access_token
 from console.login.shapes import corp_list, user_dict
 from console.models import (
     BIND_CODE,
@@ -32,8 +41,9 @@ from console.models import (
     utcnow,
 )
 from console.security.codes import digest, find_code, issue_code, redeem_code
-from console.security.keyring import keyring
-from console.wechat.client import WeChatSession, wechat_client
+from console.security.keyring import KeyRingError, keyring
+from console.wechat.client import INVALID_ACCESS_TOKEN, WeChatSession, wechat_client
+from console.wechat.crypto import decrypt_user_data, raw_data_signature_matches, session_signature
 
 DEFAULT_USER_NAME = "WeChat user"
 WECHAT_CODE_LIFETIME = 300  # seconds a wx.login() code lives at WeChat
@@ -129,6 +139,7 @@ class WeChatMiniType:
                     session_key_set_at=bind_code.created_at,
                     last_login_at=utcnow(),
                 )
+                bind_code.session_key_ciphertext = None  # the binding holds it now; keep one copy at rest
                 db.session.add(binding)
                 db.session.flush()
                 record("register", user_id=user.id, method=self.method, openId=binding.openid, unionId=binding.unionid)
@@ -148,6 +159,63 @@ class WeChatMiniType:
             raise LoginError("invalid_ticket")
         self._ensure_can_bind(found.user_id)
         return self._bind(found.user_id, self._exchange(args.code), ticket=args.ticket)
+
+    def decryptData(self, userId: int, encryptedData: str, iv: str, rawData: str | None = None,
+                    signature: str | None = None) -> dict:
+        """Open the user's encryptedData with their stored session key: {"data": {...}}, watermark checked.
+
+        A nickname and avatar found in the data update the user's profile.
+        """
+        user_id = validated(UserIdInput, {"userId": userId}).userId
+        args = validated(DecryptInput, {"encryptedData": encryptedData, "iv": iv, "rawData": rawData, "signature": signature})
+        if (args.rawData is None) != (args.signature is None):
+            raise LoginError("invalid_request", "Fields 'rawData' and 'signature' come together or not at all.")
+        self._ensure_enabled()
+        self._active_user(user_id)
+        session_key = self._session_key(self._bound(user_id))
+        if args.rawData is not None and not raw_data_signature_matches(args.rawData, session_key, args.signature):
+            raise LoginError("invalid_signature")
+        data = decrypt_user_data(session_key, args.encryptedData, args.iv)
+        watermark = data.get("watermark")
+        if not isinstance(watermark, dict) or watermark.get("appid") != self.method.app_id:
+            raise LoginError("watermark_mismatch")
+        self._update_profile(user_id, data)
+        return {"data": data}
+
+    def getPhoneNumber(self, userId: int, code: str) -> dict:
+        """Exchange a getPhoneNumber button code for the user's phone and save it on the user."""
+        user_id = validated(UserIdInput, {"userId": userId}).userId
+        code = validated(PhoneInput, {"code": code}).code
+        self._ensure_enabled()
+        self._active_user(user_id)
+        openid = self._bound(user_id).openid
+        self._mark_presented("phone", code)
+        info = self._call_wechat(lambda token: wechat_client().phone_number(token, code, openid))
+        watermark = info.get("watermark")
+        if isinstance(watermark, dict) and watermark.get("appid") not in (None, self.method.app_id):
+            raise LoginError("watermark_mismatch")
+        phone = {
+            "phoneNumber": str(info["phoneNumber"]),
+            "purePhoneNumber": str(info.get("purePhoneNumber") or info["phoneNumber"]),
+            "countryCode": str(info.get("countryCode") or ""),  # WeChat sends a number at times
+        }
+        with transaction():
+            db.session.get(User, user_id).phone = phone["phoneNumber"][:32]
+            record("phone.update", user_id=user_id, method=self.method)
+        return phone
+
+    def checkSessionKey(self, userId: int) -> dict:
+        """Ask WeChat whether the stored session key of the user's binding is still valid (wxa/checksession)."""
+        user_id = validated(UserIdInput, {"userId": userId}).userId
+        binding = self._bound(user_id)
+        age = int((utcnow() - binding.session_key_set_at).total_seconds()) if binding.session_key_set_at else None
+        try:
+            session_key = self._session_key(binding)
+        except LoginError:
+            return {"valid": False, "sessionKeyAge": age}
+        openid, signature = binding.openid, session_signature(session_key)
+        valid = self._call_wechat(lambda token: wechat_client().check_session(token, openid, signature))
+        return {"valid": valid, "sessionKeyAge": age}
 
     def issueBindTicket(self, userId: int) -> str:
         """A one-time ticket (10 minutes) with which the user binds this mini program to their account."""
@@ -195,18 +263,69 @@ class WeChatMiniType:
         if self._binding_of_user(user_id) is not None:
             raise LoginError("user_already_bound")
 
-    def _exchange(self, code: str) -> WeChatSession:
-        """Send a wx.login() code to WeChat once, ever: a code presented before is code_used."""
-        app_id = self.method.app_id
-        if not shared_cache().add(f"wxcode:{digest(app_id + ':' + code)}", 1, timeout=WECHAT_CODE_LIFETIME):
+    def _mark_presented(self, kind: str, code: str) -> None:
+        """A WeChat one-time code goes to WeChat once, ever: presented before, it is code_used."""
+        if not shared_cache().add(f"wx{kind}:{digest(self.method.app_id + ':' + code)}", 1, timeout=WECHAT_CODE_LIFETIME):
             raise LoginError("code_used")
-        secret = keyring().decrypt(self.method.app_secret_ciphertext)
+
+    def _exchange(self, code: str) -> WeChatSession:
+        """Exchange a wx.login() code with WeChat for the user's WeChat session."""
+        self._mark_presented("code", code)
+        app_id, secret = self.method.app_id, keyring().decrypt(self.method.app_secret_ciphertext)
         end_read()
         try:
             return wechat_client().code_to_session(app_id, secret, code)
         except LoginError as error:
             count_wechat_error(error)
             raise
+
+    def _call_wechat(self, call):
+        """Run call(access_token) against WeChat; a token WeChat refuses (40001) is dropped and replaced once."""
+        app_id, secret = self.method.app_id, keyring().decrypt(self.method.app_secret_ciphertext)
+        end_read()
+        try:
+            token = wechat_access_token(app_id, secret)
+            try:
+                return call(token)
+            except LoginError as error:
+                if error.wechat_errcode != INVALID_ACCESS_TOKEN:
+                    raise
+            return call(wechat_access_token(app_id, secret, refused=token))
+        except LoginError as error:
+            count_wechat_error(error)
+            raise
+
+    def _bound(self, user_id: int) -> WeChatBinding:
+        """The user's binding to this mini program; not_bound if there is none."""
+        binding = self._binding_of_user(user_id)
+        if binding is None:
+            raise LoginError("not_bound")
+        return binding
+
+    def _session_key(self, binding: WeChatBinding) -> str:
+        """The binding's session key in clear; session_key_stale when none is stored or no key opens it."""
+        if not binding.session_key_ciphertext:
+            raise LoginError("session_key_stale")
+        try:
+            return keyring().decrypt(binding.session_key_ciphertext)
+        except KeyRingError:
+            raise LoginError("session_key_stale") from None
+
+    def _update_profile(self, user_id: int, data: dict) -> None:
+        """Take the nickname and avatar WeChat's data carries, when they are usable and new."""
+        changes = {}
+        nickname, avatar = data.get("nickName"), data.get("avatarUrl")
+        if isinstance(nickname, str) and nickname.strip():
+            changes["name"] = nickname.strip()[:64]
+        if isinstance(avatar, str) and avatar.startswith(("https://", "http://")) and len(avatar) <= 512:
+            changes["avatar_url"] = avatar
+        with transaction():
+            user = db.session.get(User, user_id)
+            changed = [field for field, value in changes.items() if getattr(user, field) != value]
+            for field in changed:
+                setattr(user, field, changes[field])
+            if changed:
+                record("profile.update", user_id=user_id, method=self.method, fields=changed)
 
     def _login(self, session: WeChatSession) -> dict:
         """Answer a login for a WeChat identity: a loginCode for a known user, a bindCode for a new one."""

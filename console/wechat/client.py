@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 # WeChat's errcodes that say the app's credentials (or its setup) are wrong, not the user's code.
 MISCONFIGURED_ERRCODES = {40001, 40002, 40013, 40125, 40164, 41002, 41004, 42001, 48001, 61024}
+INVALID_SIGNATURE = 87009
+INVALID_ACCESS_TOKEN = 40001
 ERRCODE_TO_ERROR = {
     40029: "invalid_code",
     40163: "code_used",
@@ -62,7 +64,7 @@ class WeChatClient:
     def code_to_session(self, app_id: str, app_secret: str, js_code: str) -> WeChatSession:
         """Exchange a wx.login() code for openid, session_key and unionid (jscode2session)."""
         params = {"appid": app_id, "secret": app_secret, "js_code": js_code, "grant_type": "authorization_code"}
-        answer = self._get_json("/sns/jscode2session", params)
+        answer = self._call("GET", "/sns/jscode2session", params=params)
         openid, session_key = answer.get("openid"), answer.get("session_key")
         if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
             raise LoginError(
@@ -71,11 +73,40 @@ class WeChatClient:
         unionid = answer.get("unionid")
         return WeChatSession(openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None)
 
-    def _get_json(self, path: str, params: dict) -> dict:
-        """GET a WeChat endpoint and return its JSON object; raise LoginError for any failure."""
+    def stable_token(self, app_id: str, app_secret: str) -> tuple[str, int]:
+        """A stable access token and its lifetime in seconds (cgi-bin/stable_token, normal mode)."""
+        body = {"grant_type": "client_credential", "appid": app_id, "secret": app_secret, "force_refresh": False}
+        answer = self._call("POST", "/cgi-bin/stable_token", body=body)
+        token, expires_in = answer.get("access_token"), answer.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            raise LoginError("wechat_unavailable", "WeChat's answer to stable_token had no access_token; try again.")
+        return token, expires_in
+
+    def phone_number(self, access_token: str, code: str, openid: str | None = None) -> dict:
+        """Exchange a getPhoneNumber button code for {phoneNumber, purePhoneNumber, countryCode, watermark}."""
+        body = {"code": code, **({"openid": openid} if openid else {})}
+        answer = self._call("POST", "/wxa/business/getuserphonenumber", params={"access_token": access_token}, body=body)
+        info = answer.get("phone_info")
+        if not isinstance(info, dict) or not isinstance(info.get("phoneNumber"), str):
+            raise LoginError("wechat_unavailable", "WeChat's answer to getuserphonenumber had no phone_info; try again.")
+        return info
+
+    def check_session(self, access_token: str, openid: str, signature: str) -> bool:
+        """Whether WeChat still holds the session_key that made `signature` (wxa/checksession)."""
+        params = {"access_token": access_token, "openid": openid, "signature": signature, "sig_method": "hmac_sha256"}
+        try:
+            self._call("GET", "/wxa/checksession", params=params)
+        except LoginError as error:
+            if error.wechat_errcode == INVALID_SIGNATURE:
+                return False
+            raise
+        return True
+
+    def _call(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> dict:
+        """Call a WeChat endpoint and return its JSON object; raise LoginError for any failure."""
         failure = None
         try:
-            response = self.http.get(self.base_url + path, params=params, timeout=self.timeout)
+            response = self.http.request(method, self.base_url + path, params=params, json=body, timeout=self.timeout)
         except requests.Timeout:
             failure = f"WeChat did not answer {path} within {self.timeout:g} s"
         except requests.RequestException as exc:

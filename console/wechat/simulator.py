@@ -5,6 +5,9 @@ alone by `create_simulator_app()`. It keeps its own registry of apps, so a wrong
 as from WeChat. Simulated users are plain names: each gets a stable openid per app, a unionid where
 the app belongs to an Open Platform account, and a fresh session_key at every login.
 
+WeChat's endpoints: GET /sns/jscode2session, POST /cgi-bin/stable_token, POST
+/wxa/business/getuserphonenumber and GET /wxa/checksession.
+
 Control endpoints (not WeChat's; ours, under /_wechat/sim/):
   PUT  /sim/apps/<appId>   {"appSecret", "openPlatform"?}  register or update a simulated app
   GET  /sim/apps                                          the registered appIds
@@ -12,6 +15,12 @@ Control endpoints (not WeChat's; ours, under /_wechat/sim/):
                            mint a wx.login() code for (app, user), random unless `code` is given;
                            `errcode` makes jscode2session answer that WeChat error, `fault` one of
                            FAULTS, `delay` sleeps that many seconds first.
+  POST /sim/phone-codes    {"appId", "user", "phoneNumber"?, "countryCode"?, "errcode"?}
+                           mint a getPhoneNumber button code
+  POST /sim/encrypted-data {"appId", "user", "data"}  seal data (plus a watermark) under the user's
+                           current session_key, as wx.getUserInfo and friends hand it to the client:
+                           {"encryptedData", "iv", "rawData", "signature"}
+  POST /sim/apps/<appId>/reset-token   invalidate the app's access token (as a force refresh elsewhere)
 """
 
 from __future__ import annotations
@@ -28,7 +37,10 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from console.wechat.crypto import encrypt_user_data, raw_data_signature, session_signature
+
 CODE_TTL = 300
+TOKEN_TTL = 7200
 FAULTS = ("http_500", "not_json", "no_openid")
 ERRMSG = {
     -1: "system error",
@@ -42,6 +54,7 @@ ERRMSG = {
     41004: "appsecret missing",
     41008: "missing code",
     45011: "api minute-quota reach limit mustslower retry next minute",
+    87009: "invalid signature",
 }
 
 bp = Blueprint("wechat_simulator", __name__)
@@ -75,6 +88,10 @@ class SimulatorState:
         self.apps: dict[str, dict] = {}
         self.codes: dict[str, MintedCode] = {}
         self.session_keys: dict[tuple[str, str], str] = {}
+        self.users_by_openid: dict[tuple[str, str], str] = {}
+        self.access_tokens: dict[str, tuple[str, float]] = {}  # token -> (appId, expires at)
+        self.current_tokens: dict[str, str] = {}  # appId -> its live token
+        self.phone_codes: dict[str, dict] = {}
         if self._path and self._path.exists():
             self.apps = json.loads(self._path.read_text())
 
@@ -93,7 +110,9 @@ class SimulatorState:
     def identity(self, app_id: str, user: str) -> tuple[str, str | None]:
         """The (openid, unionid) of a simulated user in an app."""
         platform = self.apps[app_id]["openPlatform"]
-        return _stable_id("openid", app_id, user), _stable_id("unionid", platform, user) if platform else None
+        openid = _stable_id("openid", app_id, user)
+        self.users_by_openid[(app_id, openid)] = user
+        return openid, _stable_id("unionid", platform, user) if platform else None
 
     def mint_code(self, app_id: str, user: str, errcode=None, fault=None, delay=0.0, code=None) -> str:
         """A fresh wx.login() code for the user in the app (random unless `code` is given)."""
@@ -114,6 +133,45 @@ class SimulatorState:
                 return None, 40163
             minted.used = True
             return minted, None
+
+    def stable_token(self, app_id: str, force_refresh: bool = False) -> tuple[str, int]:
+        """The app's live access token (a new one when there is none, it expired, or a refresh is forced)."""
+        with self._lock:
+            now = time.time()
+            token = self.current_tokens.get(app_id)
+            if force_refresh or token is None or self.access_tokens[token][1] <= now:
+                token = secrets.token_urlsafe(48)
+                self.access_tokens[token] = (app_id, now + TOKEN_TTL)
+                self.current_tokens[app_id] = token
+            return token, int(self.access_tokens[token][1] - now)
+
+    def reset_token(self, app_id: str) -> None:
+        """Invalidate the app's access token, as a force refresh by another system would."""
+        with self._lock:
+            token = self.current_tokens.pop(app_id, None)
+            self.access_tokens.pop(token, None)
+
+    def app_of_token(self, token: str) -> str | None:
+        """The appId a live access token belongs to."""
+        app_id, expires_at = self.access_tokens.get(token, (None, 0))
+        return app_id if expires_at > time.time() else None
+
+    def mint_phone_code(self, app_id: str, user: str, phone: str, country_code: str, errcode=None) -> str:
+        """A getPhoneNumber button code for the user."""
+        code = secrets.token_hex(32)
+        with self._lock:
+            self.phone_codes[code] = {"appId": app_id, "user": user, "phone": phone, "countryCode": country_code,
+                                      "errcode": errcode, "expires": time.time() + CODE_TTL, "used": False}
+        return code
+
+    def take_phone_code(self, app_id: str, code: str) -> dict | None:
+        """Consume a phone code of the app; None when unknown, expired, used or another app's."""
+        with self._lock:
+            minted = self.phone_codes.get(code)
+            if minted is None or minted["appId"] != app_id or minted["used"] or minted["expires"] <= time.time():
+                return None
+            minted["used"] = True
+            return minted
 
     def new_session_key(self, app_id: str, user: str) -> str:
         """Give the user a fresh session_key, as WeChat does at every login."""
@@ -175,6 +233,70 @@ def jscode2session():
     return _wechat_answer(answer)
 
 
+def _json_body() -> dict:
+    body = request.get_json(force=True, silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.post("/cgi-bin/stable_token")
+def stable_token():
+    """WeChat's getStableAccessToken: the same token until it expires, unless force_refresh."""
+    state, body = _state(), _json_body()
+    app_id, secret = body.get("appid") or "", body.get("secret") or ""
+    if not app_id:
+        return _wechat_error(41002)
+    if not secret:
+        return _wechat_error(41004)
+    if body.get("grant_type") != "client_credential":
+        return _wechat_error(40002)
+    app = state.apps.get(app_id)
+    if app is None:
+        return _wechat_error(40013)
+    if not secrets.compare_digest(app["secret"], secret):
+        return _wechat_error(40125)
+    token, expires_in = state.stable_token(app_id, bool(body.get("force_refresh")))
+    return jsonify({"access_token": token, "expires_in": expires_in})
+
+
+@bp.post("/wxa/business/getuserphonenumber")
+def getuserphonenumber():
+    """WeChat's getPhoneNumber: a button code (and optionally its openid) for the user's phone."""
+    state, body = _state(), _json_body()
+    app_id = state.app_of_token(request.args.get("access_token", ""))
+    if app_id is None:
+        return _wechat_error(40001)
+    minted = state.take_phone_code(app_id, str(body.get("code", "")))
+    if minted is None:
+        return _wechat_error(40029)
+    if body.get("openid") and body["openid"] != state.identity(app_id, minted["user"])[0]:
+        return _wechat_error(40029)
+    if minted["errcode"] is not None:
+        return _wechat_error(minted["errcode"])
+    country = minted["countryCode"]
+    number = minted["phone"] if country == "86" else f"+{country}{minted['phone']}"
+    return jsonify({"errcode": 0, "errmsg": "ok", "phone_info": {
+        "phoneNumber": number, "purePhoneNumber": minted["phone"],
+        "countryCode": int(country),  # a number, as in WeChat's own example answer
+        "watermark": {"timestamp": int(time.time()), "appid": app_id},
+    }})
+
+
+@bp.get("/wxa/checksession")
+def checksession():
+    """WeChat's checkSessionKey: is this the HMAC of the user's current session_key?"""
+    state = _state()
+    app_id = state.app_of_token(request.args.get("access_token", ""))
+    if app_id is None:
+        return _wechat_error(40001)
+    if request.args.get("sig_method") != "hmac_sha256":
+        return _wechat_error(87009)
+    user = state.users_by_openid.get((app_id, request.args.get("openid", "")))
+    key = state.session_keys.get((app_id, user)) if user else None
+    if key is None or not secrets.compare_digest(session_signature(key), request.args.get("signature", "")):
+        return _wechat_error(87009)
+    return jsonify({"errcode": 0, "errmsg": "ok"})
+
+
 def _bad_request(message: str):
     return jsonify({"error": {"code": "invalid_request", "message": message}}), 400
 
@@ -201,15 +323,11 @@ def list_apps():
 @bp.post("/sim/codes")
 def mint_code():
     """Mint a wx.login() code for a simulated user of a simulated app."""
-    body = request.get_json(silent=True) or {}
-    app_id, user = body.get("appId"), body.get("user")
-    errcode, fault, delay = body.get("errcode"), body.get("fault"), body.get("delay", 0)
-    wanted = body.get("code")
-    state = _state()
-    if not isinstance(app_id, str) or app_id not in state.apps:
-        return _bad_request("appId must name a registered simulated app (PUT /_wechat/sim/apps/<appId>)")
-    if not isinstance(user, str) or not user.strip() or len(user) > 64:
-        return _bad_request("user must be a name of 1 to 64 characters")
+    body = _json_body()
+    known, error = _known_user(body)
+    if error:
+        return error
+    errcode, fault, delay, wanted = body.get("errcode"), body.get("fault"), body.get("delay", 0), body.get("code")
     if errcode is not None and not isinstance(errcode, int):
         return _bad_request("errcode must be an integer")
     if fault is not None and fault not in FAULTS:
@@ -218,9 +336,62 @@ def mint_code():
         return _bad_request("delay must be a number of seconds from 0 to 30")
     if wanted is not None and (not isinstance(wanted, str) or not 1 <= len(wanted) <= 128):
         return _bad_request("code must be a text of 1 to 128 characters")
-    code = state.mint_code(app_id, user, errcode, fault, float(delay), wanted)
-    openid, unionid = state.identity(app_id, user)
+    state = _state()
+    code = state.mint_code(*known, errcode, fault, float(delay), wanted)
+    openid, unionid = state.identity(*known)
     return jsonify({"code": code, "openid": openid, "unionid": unionid, "expiresIn": CODE_TTL})
+
+
+@bp.post("/sim/apps/<app_id>/reset-token")
+def reset_token(app_id: str):
+    """Invalidate the app's access token, so the next call with it gets 40001."""
+    _state().reset_token(app_id)
+    return jsonify({"appId": app_id, "reset": True})
+
+
+def _known_user(body: dict):
+    """(appId, user) from a control request, or an error answer."""
+    state = _state()
+    app_id, user = body.get("appId"), body.get("user")
+    if not isinstance(app_id, str) or app_id not in state.apps:
+        return None, _bad_request("appId must name a registered simulated app (PUT /_wechat/sim/apps/<appId>)")
+    if not isinstance(user, str) or not user.strip() or len(user) > 64:
+        return None, _bad_request("user must be a name of 1 to 64 characters")
+    return (app_id, user), None
+
+
+@bp.post("/sim/phone-codes")
+def mint_phone_code():
+    """Mint a getPhoneNumber button code for a simulated user."""
+    body = _json_body()
+    known, error = _known_user(body)
+    if error:
+        return error
+    phone, country, errcode = body.get("phoneNumber", "13800138000"), body.get("countryCode", "86"), body.get("errcode")
+    if not isinstance(phone, str) or not phone.isdigit() or not isinstance(country, str) or not country.isdigit():
+        return _bad_request("phoneNumber and countryCode must be digits")
+    if errcode is not None and not isinstance(errcode, int):
+        return _bad_request("errcode must be an integer")
+    return jsonify({"code": _state().mint_phone_code(*known, phone, country, errcode), "expiresIn": CODE_TTL})
+
+
+@bp.post("/sim/encrypted-data")
+def encrypted_data():
+    """Seal data for a simulated user under their current session_key, with rawData and its signature."""
+    body = _json_body()
+    known, error = _known_user(body)
+    if error:
+        return error
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        return _bad_request("data must be a JSON object")
+    key = _state().session_keys.get(known)
+    if key is None:
+        return _bad_request("this user has no session_key yet: log in first")
+    app_id = known[0]
+    raw_data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    sealed, iv = encrypt_user_data(key, {**data, "watermark": body.get("watermark") or {"timestamp": int(time.time()), "appid": app_id}})
+    return jsonify({"encryptedData": sealed, "iv": iv, "rawData": raw_data, "signature": raw_data_signature(raw_data, key)})
 
 
 def init_simulator(app: Flask, url_prefix: str = "/_wechat", state: SimulatorState | None = None) -> None:

@@ -76,6 +76,7 @@ def test_the_openapi_document_describes_every_endpoint_and_error(client):
     assert set(document["paths"]) == {
         "/wechat-mini/{name}/login", "/wechat-mini/{name}/register", "/auth/token", "/me",
         "/wechat-mini/{name}/bind", "/wechat-mini/{name}/unbind", "/auth/logout", "/openapi.json",
+        "/wechat-mini/{name}/decrypt", "/wechat-mini/{name}/phone",
     }
     login = document["paths"]["/wechat-mini/{name}/login"]["post"]
     assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginInput"}

@@ -336,4 +336,6 @@ def test_codes_and_tokens_are_stored_only_as_digests(harness, app):
         stored += [row.digest for row in db.session.scalars(db.select(AccessToken))]
     assert registered["loginCode"] not in stored and token not in stored
     assert all(len(value) == 64 for value in stored)
+    with app.app_context():  # the redeemed bindCode handed its session key to the binding: one copy at rest
+        assert db.session.scalar(db.select(OneTimeCode.session_key_ciphertext).where(OneTimeCode.kind == "bind_code")) is None
     assert len(token) >= 43 and len(registered["loginCode"]) >= 43  # 256 random bits

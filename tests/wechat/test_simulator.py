@@ -132,3 +132,38 @@ def test_switching_the_simulator_on_points_the_client_at_it(environ):
     app = create_app({"TESTING": True}, environ={**environ, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
     assert app.config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
     assert create_app({"TESTING": True}, environ=environ).config["WECHAT_API_BASE"] == "https://api.weixin.qq.com"
+
+
+def test_stable_token_is_stable_until_reset_and_checks_credentials(sim_app):
+    def fetch(**body):
+        payload = {"grant_type": "client_credential", "appid": "wxsim0000000001", "secret": "right-secret", **body}
+        return requests.post(f"{sim_app.url}/cgi-bin/stable_token", json=payload, timeout=5).json()
+
+    first, second = fetch(), fetch()
+    assert first["access_token"] == second["access_token"] and 0 < first["expires_in"] <= 7200
+    assert fetch(force_refresh=True)["access_token"] != first["access_token"]
+    assert fetch(secret="wrong")["errcode"] == 40125
+    assert fetch(appid="wxnobody")["errcode"] == 40013
+    assert fetch(grant_type="password")["errcode"] == 40002
+
+
+def test_checksession_and_phone_need_a_live_access_token(sim_app):
+    for path, method in (("/wxa/checksession", "get"), ("/wxa/business/getuserphonenumber", "post")):
+        answer = getattr(requests, method)(f"{sim_app.url}{path}", params={"access_token": "nope"}, json={}, timeout=5).json()
+        assert answer["errcode"] == 40001
+
+
+def test_encrypted_data_needs_a_logged_in_user_and_valid_input(sim_app):
+    never = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "nobody-yet", "data": {}}, timeout=5)
+    assert never.status_code == 400 and "log in first" in never.json()["error"]["message"]
+    exchange(sim_app, sim_app.code("wxsim0000000001", "carol"))
+    bad = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "carol", "data": [1]}, timeout=5)
+    assert bad.status_code == 400
+    good = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "carol", "data": {"a": 1}}, timeout=5)
+    assert set(good.json()) == {"encryptedData", "iv", "rawData", "signature"}
+
+
+@pytest.mark.parametrize("body", [{"phoneNumber": "12ab"}, {"countryCode": 86}, {"errcode": "x"}, {"user": ""}])
+def test_the_phone_code_endpoint_validates(sim_app, body):
+    payload = {"appId": "wxsim0000000001", "user": "alice", **body}
+    assert requests.post(f"{sim_app.url}/sim/phone-codes", json=payload, timeout=5).status_code == 400

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
+from console import sqlite  # noqa: F401  (SQLite's pragmas and write transactions)
 from console.config import load_config
 from console.extensions import csrf, db, limiter, migrate
 
@@ -48,10 +46,17 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
 
 
 def register_logging(app: ConsoleApp) -> None:
-    """Mask secrets in every log line of the libraries that print URLs."""
-    from console.logs import install_redaction
+    """Mask secrets in library log lines; log one structured line per request."""
+    from console.logs import init_app_logging, init_request_log, install_redaction
 
     install_redaction()
+    init_app_logging(app.config["LOG_LEVEL"])
+    init_request_log(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_COUNT"]  # trust exactly this many proxies' X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_extensions(app: ConsoleApp) -> None:
@@ -99,14 +104,3 @@ def register_cli(app: ConsoleApp) -> None:
     from console.cli import register_commands
 
     register_commands(app)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    """SQLite: enforce foreign keys, wait for locks instead of failing, and let readers run beside a writer."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()

@@ -28,7 +28,7 @@ def _flag(environ, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def _number(environ, name: str, default, kind=int):
+def _number(environ, name: str, default, kind=int, minimum=1):
     value = environ.get(name)
     if value is None or value == "":
         return default
@@ -36,8 +36,8 @@ def _number(environ, name: str, default, kind=int):
         number = kind(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be greater than 0, not {value!r}")
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value!r}")
     return number
 
 
@@ -83,7 +83,7 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "CONSOLE_DEMO": demo,
         "WECHAT_API_BASE": api_base.rstrip("/"),
-        "WECHAT_TIMEOUT": _number(environ, "WECHAT_TIMEOUT", 5.0, float),
+        "WECHAT_TIMEOUT": _number(environ, "WECHAT_TIMEOUT", 5.0, float, minimum=0.1),
         "WECHAT_SIMULATOR": simulator,
         "WECHAT_SIMULATOR_STATE": str(instance / "wechat-simulator.json") if simulator else None,
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
@@ -95,6 +95,8 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         "LOGIN_CODE_TTL": _number(environ, "LOGIN_CODE_TTL", 120),
         "ACCESS_TOKEN_TTL": _number(environ, "ACCESS_TOKEN_TTL", 7200),
         "BIND_TICKET_TTL": 600,
+        "PROXY_COUNT": _number(environ, "PROXY_COUNT", 0, minimum=0),
+        "LOG_LEVEL": (environ.get("LOG_LEVEL") or "INFO").upper(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not demo,

@@ -8,6 +8,7 @@ from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from console.errors import LoginError
+from console.logs import note_error
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def _wants_json() -> bool:
 
 def error_response(error: LoginError):
     """The contract's JSON error answer, with the headers its status calls for."""
+    note_error(error)
     response = jsonify(error.to_dict())
     response.status_code = error.status
     if error.status == 401:

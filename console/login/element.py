@@ -9,6 +9,7 @@ from sqlalchemy import select
 from console.errors import LoginError
 from console.extensions import db
 from console.models import LoginMethod
+from console.sqlite import WRITE_OPTION
 
 META = "auths.loginTypes.Meta"
 ELEMENT_PREFIX = "auths.loginTypes."
@@ -91,7 +92,10 @@ def get_element(full_name: str):
 
 @contextmanager
 def transaction():
-    """Commit what the block wrote, or roll all of it back if it raises."""
+    """Run the block as one write transaction: committed at its end, or rolled back whole if it raises."""
+    if db.session().in_transaction():
+        db.session.commit()  # end the read snapshot taken before the block: writes must begin as writes
+    db.session.connection(execution_options={WRITE_OPTION: True})
     try:
         yield db.session
         db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from console import create_app
 from console.extensions import db
 from console.wechat.simulator import create_simulator_app
-from tests.helpers import Harness, leaked_secrets, LiveServer, RecordingClient, RecordingSimulatorState, Simulator
+from tests.helpers import FUZZ_CASES_RUN, Harness, leaked_secrets, LiveServer, RecordingClient, RecordingSimulatorState, Simulator
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -85,3 +85,9 @@ def no_secret_leaks(request, caplog):
     secrets = request.getfixturevalue("simulator").state.secrets()
     records = caplog.get_records("setup") + caplog.get_records("call")
     assert not leaked_secrets(secrets, RecordingClient.bodies, records), "a secret appeared in an answer or a log line"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say how many cases the fuzzer ran (the figure the production issue asks for)."""
+    if FUZZ_CASES_RUN in config.stash:
+        terminalreporter.write_line(f"schemathesis: {config.stash[FUZZ_CASES_RUN]} generated API calls checked against openapi.json")

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+import pytest
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -15,6 +16,9 @@ from console.extensions import db
 from console.login.instance_dir import set_app_secret
 from console.models import Corp, LoginMethod
 from console.wechat.simulator import SimulatorState
+
+
+FUZZ_CASES_RUN = pytest.StashKey[int]()  # how many API calls schemathesis generated in this run
 
 
 def leaked_secrets(secrets, bodies: list[str], records: list[logging.LogRecord]) -> set[str]:

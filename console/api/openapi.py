@@ -60,7 +60,7 @@ def _operation(method, path, summary, request_model, answers, error_codes) -> di
         operation["parameters"] = [{
             "name": "name", "in": "path", "required": True,
             "description": "The login method's instance name, e.g. myWeChatMiniLogin.",
-            "schema": {"type": "string", "maxLength": 64},
+            "schema": {"type": "string", "maxLength": 64}, "example": "myWeChatMiniLogin",
         }]
     if path in BEARER_PATHS:
         operation["security"] = [{"bearer": []}]

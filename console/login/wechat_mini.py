@@ -366,8 +366,10 @@ class WeChatMiniType:
         if len(user_ids) != 1:
             return None  # unknown, or ambiguous: never guess between two accounts
         user_id = user_ids.pop()
-        if self._binding_of_user(user_id) is not None:
-            return None
+        existing = self._binding_of_user(user_id)
+        if existing is not None:
+            # A parallel first login of this same WeChat user may have linked it a moment ago.
+            return existing if existing.openid == session.openid else None
         binding = WeChatBinding(
             user_id=user_id,
             login_method_id=self.method.id,

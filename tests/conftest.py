@@ -7,12 +7,20 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
 
 from console import create_app
 from console.extensions import db
 from console.wechat.simulator import create_simulator_app
-from tests.helpers import FUZZ_CASES_RUN, Harness, leaked_secrets, LiveServer, RecordingClient, RecordingSimulatorState, Simulator
+from tests.helpers import (
+    FUZZ_CASES_RUN,
+    Harness,
+    LiveServer,
+    RecordingClient,
+    RecordingSimulatorState,
+    Simulator,
+    fresh_database_url,
+    leaked_secrets,
+)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -29,13 +37,7 @@ def simulator():
 @pytest.fixture
 def database_url(tmp_path):
     """A fresh SQLite file, or the emptied PostgreSQL database named by TEST_DATABASE_URL."""
-    if not TEST_DATABASE_URL:
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    engine = create_engine(TEST_DATABASE_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return TEST_DATABASE_URL
+    return fresh_database_url(tmp_path, TEST_DATABASE_URL)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from console.extensions import db
@@ -19,6 +19,17 @@ from console.wechat.simulator import SimulatorState
 
 
 FUZZ_CASES_RUN = pytest.StashKey[int]()  # how many API calls schemathesis generated in this run
+
+
+def fresh_database_url(tmp_path, test_database_url: str | None) -> str:
+    """A new SQLite file in tmp_path, or the PostgreSQL test database emptied (its schema dropped)."""
+    if not test_database_url:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    engine = create_engine(test_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return test_database_url
 
 
 def leaked_secrets(secrets, bodies: list[str], records: list[logging.LogRecord]) -> set[str]:

@@ -370,6 +370,12 @@ class WeChatMiniType:
         if existing is not None:
             # A parallel first login of this same WeChat user may have linked it a moment ago.
             return existing if existing.openid == session.openid else None
+        binding = self._add_binding(user_id, session)
+        record("bind", user_id=user_id, method=self.method, openId=session.openid, unionId=session.unionid, via="unionid")
+        return binding
+
+    def _add_binding(self, user_id: int, session: WeChatSession) -> WeChatBinding:
+        """Bind the WeChat identity of a session to a user, keeping its session key (flushed, not committed)."""
         binding = WeChatBinding(
             user_id=user_id,
             login_method_id=self.method.id,
@@ -380,7 +386,6 @@ class WeChatMiniType:
         )
         db.session.add(binding)
         db.session.flush()
-        record("bind", user_id=user_id, method=self.method, openId=session.openid, unionId=session.unionid, via="unionid")
         return binding
 
     def _login_answer(self, user: User, binding: WeChatBinding) -> dict:
@@ -401,17 +406,7 @@ class WeChatMiniType:
                     raise LoginError("user_already_bound" if holder.user_id == user_id else "wechat_already_bound")
                 if self._binding_of_user(user_id) is not None:
                     raise LoginError("user_already_bound")
-                db.session.add(
-                    WeChatBinding(
-                        user_id=user_id,
-                        login_method_id=self.method.id,
-                        openid=session.openid,
-                        unionid=session.unionid,
-                        session_key_ciphertext=keyring().encrypt(session.session_key),
-                        session_key_set_at=utcnow(),
-                    )
-                )
-                db.session.flush()
+                self._add_binding(user_id, session)
                 record(
                     "bind", user_id=user_id, method=self.method, openId=session.openid, unionId=session.unionid,
                     via="ticket" if ticket else None,

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from sqlalchemy import create_engine, text
 
 from console import create_app
 from console.extensions import db
 from tests.conftest import TEST_DATABASE_URL
-from tests.helpers import Harness, RecordingClient
+from tests.helpers import Harness, RecordingClient, fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_BASE = "redis://127.0.0.1:6379"
@@ -77,16 +76,6 @@ class Deployment:
     server: Gunicorn
 
 
-def fresh_database_url(tmp_path: Path) -> str:
-    if not TEST_DATABASE_URL:
-        return f"sqlite:///{tmp_path / 'deployment.db'}"
-    engine = create_engine(TEST_DATABASE_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return TEST_DATABASE_URL
-
-
 def start_deployment(simulator, tmp_path: Path, **settings) -> Deployment:
     """Create the schema, seed-ready app and gunicorn over a fresh database."""
     from cryptography.fernet import Fernet
@@ -94,7 +83,7 @@ def start_deployment(simulator, tmp_path: Path, **settings) -> Deployment:
     environ = {
         "SECRET_KEY": "deployment-secret-key",
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": fresh_database_url(tmp_path),
+        "DATABASE_URL": fresh_database_url(tmp_path, TEST_DATABASE_URL),
         "WECHAT_API_BASE": simulator.url,
         "WECHAT_TIMEOUT": "5",
         "RATELIMIT_API_PER_ADDRESS": "100000 per minute",

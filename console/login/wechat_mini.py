@@ -25,8 +25,8 @@ from console.login.inputs import (
     validated,
 )
 from console.login.metrics import count_wechat_error
-from console.login.wechat_tokens import wechat_access_token
 from console.login.shapes import corp_list, user_dict
+from console.login.wechat_tokens import wechat_access_token
 from console.models import (
     BIND_CODE,
     BIND_TICKET,

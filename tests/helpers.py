@@ -9,12 +9,21 @@ from dataclasses import dataclass
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from console.extensions import db
 from console.login.instance_dir import set_app_secret
 from console.models import Corp, LoginMethod
 from console.wechat.simulator import SimulatorState
+
+
+PASSWORD = "correct horse battery"
+
+
+def cheap_hash(password: str) -> str:
+    """A password hash that is quick to check, for tests only (production uses scrypt)."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1")
 
 
 def leaked_secrets(secrets, bodies: list[str], records: list[logging.LogRecord]) -> set[str]:

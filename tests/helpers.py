@@ -97,7 +97,7 @@ class RecordingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        type(self).bodies.append(response.get_data(as_text=True))
+        type(self).bodies.append(response.get_data().decode("utf-8", "replace"))  # zips and other binaries too
         return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
+from wtforms import SelectChoice
 
 from console.admin import bp
 from console.admin.forms import AuditFilterForm
@@ -12,7 +13,7 @@ from console.login.reports import AuditFilter, audit_actions, audit_csv, audit_p
 def _filter() -> tuple[AuditFilterForm, AuditFilter]:
     """The filter form read from the query string, and the filter it stands for (invalid fields are ignored)."""
     form = AuditFilterForm(formdata=request.args)
-    form.action.choices = [("", "any")] + [(action, action) for action in audit_actions()]
+    form.action.choices = [SelectChoice("", "any")] + [SelectChoice(action) for action in audit_actions()]
     form.validate()
 
     def valid(field):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
 from console.login.directory import PAGE_SIZES
@@ -103,7 +103,7 @@ class AccountForm(FlaskForm):
     """A new console account."""
 
     username = StringField("Username", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
-    role = SelectField("Role", choices=[(role, role) for role in ROLES], validate_choice=True)
+    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
     password = PasswordField("Password", validators=[InputRequired(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
@@ -122,7 +122,7 @@ class PasswordForm(FlaskForm):
 class RoleForm(FlaskForm):
     """An account's role."""
 
-    role = SelectField("Role", choices=[(role, role) for role in ROLES], validate_choice=True)
+    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
     submit = SubmitField("Change role")
 
 
@@ -148,6 +148,7 @@ class UserSearchForm(FlaskForm):
 
     q = StringField("Search", validators=[Optional(), Length(max=200)],
                     render_kw={"placeholder": "name, phone, user id, openId or unionId"})
-    sort = SelectField("Sort by", choices=[("created", "Created"), ("name", "Name"), ("id", "User id"), ("phone", "Phone")])
-    dir = SelectField("Order", choices=[("desc", "Descending"), ("asc", "Ascending")])
-    per_page = SelectField("Per page", choices=[(str(size), str(size)) for size in PAGE_SIZES])
+    sort = SelectField("Sort by", choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"), SelectChoice("id", "User id"),
+                                         SelectChoice("phone", "Phone")])
+    dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")])
+    per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from flask import flash, redirect, render_template, send_file, url_for
+from wtforms import SelectChoice
 
 from console.admin import admin_required, bp, show_refusal
 from console.admin.forms import DeleteMethodForm, ExportForm, ImportForm, MethodForm
@@ -14,12 +15,12 @@ from console.login import methods
 from console.login.directory import list_corps
 from console.models import LoginMethod
 
-NO_CORP = (0, "— none —")
+NO_CORP = SelectChoice(0, "— none —")
 
 
 def _method_form(method: LoginMethod | None = None) -> MethodForm:
     form = MethodForm(obj=method)
-    form.default_corp_id.choices = [NO_CORP] + [(corp.id, f"{corp.name} ({corp.slug})") for corp in list_corps()]
+    form.default_corp_id.choices = [NO_CORP] + [SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in list_corps()]
     if method is not None:
         del form.name  # the instance name is fixed once created
     return form

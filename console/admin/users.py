@@ -5,6 +5,7 @@ from __future__ import annotations
 import segno
 from flask import flash, redirect, render_template, request, url_for
 from markupsafe import Markup
+from wtforms import SelectChoice
 
 from console.admin import bp, show_refusal
 from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
@@ -28,7 +29,7 @@ def _ticket_form(user: User) -> TicketForm:
     """Bind tickets are for the mini programs the user is not bound to yet."""
     bound = {binding.login_method_id for binding in user.bindings}
     form = TicketForm()
-    form.login_method_id.choices = [(method.id, method.title) for method in list_methods() if method.id not in bound]
+    form.login_method_id.choices = [SelectChoice(method.id, method.title) for method in list_methods() if method.id not in bound]
     return form
 
 
@@ -36,7 +37,9 @@ def _membership_form(user: User) -> MembershipForm:
     """Memberships can be added for the corps the user is not in yet."""
     member_of = {membership.corp_id for membership in user.memberships}
     form = MembershipForm()
-    form.corp_id.choices = [(corp.id, f"{corp.name} ({corp.slug})") for corp in directory.list_corps() if corp.id not in member_of]
+    form.corp_id.choices = [
+        SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in directory.list_corps() if corp.id not in member_of
+    ]
     return form
 
 

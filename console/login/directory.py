@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from console.errors import Refused
@@ -73,7 +73,7 @@ def search_users(query: UserQuery):
     order = USER_SORTS[query.sort]
     statement = (
         select(User)
-        .where(and_(*(_term_matches(term) for term in query.q.split())))
+        .where(*(_term_matches(term) for term in query.q.split()))
         .options(selectinload(User.bindings).selectinload(WeChatBinding.login_method))
         .order_by(order.desc() if query.desc else order.asc(), User.id.desc() if query.desc else User.id.asc())
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from console.login.directory import PAGE_SIZES
 from console.models import ROLES
@@ -16,6 +16,11 @@ MAX_UPLOAD = 256 * 1024
 def _none_for_zero(value):
     """SelectField coercion: the "none" choice (0 or blank) is None."""
     return int(value) if value not in (None, "", "0", 0) else None
+
+
+def _stripped(value):
+    """Filter: surrounding blanks do not count as input."""
+    return value.strip() if isinstance(value, str) else value
 
 
 class MethodForm(FlaskForm):
@@ -64,7 +69,7 @@ class ExportForm(FlaskForm):
 class UnbindForm(FlaskForm):
     """Support's unbind, with the reason the audit log keeps."""
 
-    reason = StringField("Reason", validators=[InputRequired(), Length(max=200)],
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)], filters=[_stripped],
                          description="Kept in the audit log, e.g. 'user changed phones, ticket #123'.")
     submit = SubmitField("Unbind")
 

@@ -69,7 +69,7 @@ def users_unbind(user_id: int, method_id: int):
     form = UnbindForm()
     if form.validate_on_submit():
         try:
-            element_for(method).removeBinding(user.id, reason=form.reason.data.strip())
+            element_for(method).removeBinding(user.id, reason=form.reason.data)
         except LoginError as error:
             show_refusal(error, form)
         else:

@@ -134,8 +134,9 @@ def demo_setup():
         click.echo("  Sign in:   with your console account (the demo admin's password was shown on the first run;")
         click.echo("             `flask --app wsgi create-admin NAME` adds another)")
     if setup.method is not None:
-        click.echo(f"  Try it:    the login method {setup.method.name!r} (appId {setup.method.app_id}) is served by the")
-        click.echo(f"             WeChat simulator at {base}/_wechat; see the README, 'Try the API'.")
+        click.echo(f"  Try it:    sign in, then open {base}/simulator and press '1. Log in': a simulated WeChat user")
+        click.echo(f"             logs in to {setup.method.name!r} (appId {setup.method.app_id}), registers, gets a token.")
+        click.echo("             From a shell instead: see the README, 'Try the API'.")
     click.echo("")
 
 

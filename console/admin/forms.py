@@ -44,7 +44,6 @@ class DeleteMethodForm(FlaskForm):
     """Confirmation of a deletion that unbinds users."""
 
     confirm = BooleanField("Unbind every user of this login method and delete it")
-    submit = SubmitField("Delete")
 
 
 class ImportForm(FlaskForm):
@@ -71,7 +70,6 @@ class UnbindForm(FlaskForm):
 
     reason = StringField("Reason", validators=[DataRequired(), Length(max=200)], filters=[_stripped],
                          description="Kept in the audit log, e.g. 'user changed phones, ticket #123'.")
-    submit = SubmitField("Unbind")
 
 
 class TicketForm(FlaskForm):
@@ -128,7 +126,6 @@ class RoleForm(FlaskForm):
     """An account's role."""
 
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
-    submit = SubmitField("Change role")
 
 
 class AuditFilterForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from console.errors import Refused
@@ -168,7 +168,7 @@ def rename_corp(corp: Corp, name: str) -> None:
 
 def member_counts() -> dict[int, int]:
     """{corp id: number of members}"""
-    rows = db.session.execute(select(Membership.corp_id, db.func.count()).group_by(Membership.corp_id))
+    rows = db.session.execute(select(Membership.corp_id, func.count()).group_by(Membership.corp_id))
     return dict(rows.all())
 
 

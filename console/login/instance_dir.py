@@ -64,11 +64,11 @@ def validate_name(name: str) -> str:
     return name
 
 
-def validate_app_id(app_id) -> str:
+def validate_app_id(app_id, label: str = "authConfig.appId") -> str:
     """A WeChat appId: 1 to 64 letters, digits, _ or -."""
     if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
         raise InstanceDirError(
-            "authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"
+            f"{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"
         )
     return app_id
 

@@ -14,7 +14,7 @@ from console.errors import Refused
 from console.extensions import db
 from console.login.audit import record
 from console.login.demo import DEMO_OPEN_PLATFORM
-from console.login.element import element_for, transaction
+from console.login.element import element_for, end_read, transaction
 from console.login.instance_dir import (
     read_instance_upload,
     save_instance,
@@ -57,8 +57,8 @@ def list_methods() -> list[LoginMethod]:
 
 
 def _check(settings: MethodSettings, method: LoginMethod | None) -> None:
-    settings.title = validate_title(settings.title)
-    validate_app_id(settings.app_id)
+    settings.title = validate_title(settings.title, "The title")
+    validate_app_id(settings.app_id, "The appId")
     if settings.app_secret is not None or method is None:
         validate_app_secret(settings.app_secret, "The appSecret")
     holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == settings.app_id))
@@ -109,12 +109,12 @@ def update_method(method: LoginMethod, settings: MethodSettings) -> list[str]:
 
 def check_credentials(app_id: str, app_secret: str | None, method: LoginMethod | None = None) -> CredentialsVerdict:
     """Ask WeChat whether an appId and appSecret (or the method's stored one) are right; not a counted error."""
-    validate_app_id(app_id)
+    validate_app_id(app_id, "The appId")
     if app_secret is None:
         if method is None:
             raise Refused("Enter the appSecret to check.", field="app_secret")
         app_secret = keyring().decrypt(method.app_secret_ciphertext)
-    db.session.commit()  # hold no transaction while WeChat answers
+    end_read()
     return wechat_client().check_credentials(app_id, app_secret)
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from console import sqlite  # noqa: F401  (SQLite's pragmas and write transactions)
 from console.config import load_config
-from console.extensions import csrf, db, limiter, migrate
+from console.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -70,19 +70,25 @@ def register_extensions(app: ConsoleApp) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    bootstrap.init_app(app)
     app.extensions["keyring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
     init_cache(app)
     init_wechat_client(app)
 
 
 def register_blueprints(app: ConsoleApp) -> None:
-    """Mount the JSON API, the pages, and the WeChat simulator when it is switched on."""
+    """Mount the JSON API, the console, and the WeChat simulator when it is switched on."""
+    from console.admin import bp as admin_bp
     from console.api import bp as api_bp
+    from console.auth import bp as auth_bp
     from console.web import bp as web_bp
 
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to defend against
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     if app.config["WECHAT_SIMULATOR"]:
         from console.wechat.simulator import bp as simulator_bp
         from console.wechat.simulator import init_simulator

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import functools
 import getpass
-import re
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
 
-from console.errors import LoginError
-from console.extensions import db
+from console.errors import LoginError, Refused
 from console.login import find_login_method
+from console.login.accounts import create_account, validate_username
 from console.login.audit import Actor, record, set_actor
 from console.login.element import element_for, transaction
-from console.login.instance_dir import InstanceDirError, export_instance_dir, import_instance_dir
-from console.models import ROLES, AdminAccount, LoginMethod, WeChatBinding
-
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-MIN_PASSWORD_LENGTH = 10
+from console.login.instance_dir import export_instance_dir, import_instance_dir
+from console.login.methods import binding_counts, list_methods
+from console.models import ROLES
 
 
 def audited(command):
@@ -42,9 +38,8 @@ def one_line_errors(command):
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (LoginError, InstanceDirError) as exc:
-            message = exc.message if isinstance(exc, LoginError) else str(exc)
-            raise click.ClickException(message) from None
+        except (LoginError, Refused) as exc:
+            raise click.ClickException(exc.message) from None
 
     return run
 
@@ -55,23 +50,15 @@ def one_line_errors(command):
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @audited
+@one_line_errors
 def create_admin(username: str, role: str, password_stdin: bool):
     """Create a console account; asks for the password unless --password-stdin."""
-    if not USERNAME_PATTERN.match(username):
-        raise click.ClickException("USERNAME must be 3 to 64 letters, digits or . _ @ -")
-    if db.session.scalar(select(AdminAccount).where(AdminAccount.username == username)) is not None:
-        raise click.ClickException(f"a console account called {username!r} already exists")
+    validate_username(username)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    with transaction():
-        account = AdminAccount(username=username, role=role)
-        account.set_password(password)
-        db.session.add(account)
-        record("admin.create", username=username, role=role)
+    create_account(username, role, password)
     click.echo(f"Created {role} account {username!r}.")
 
 
@@ -104,10 +91,8 @@ def export_command(name: str, directory: str, include_secret: bool):
 @login_methods.command("list")
 def list_command():
     """One line per login method: name, title, appId, allowRegister, enabled, bindings."""
-    counts = dict(
-        db.session.execute(select(WeChatBinding.login_method_id, func.count()).group_by(WeChatBinding.login_method_id)).all()
-    )
-    methods = db.session.scalars(select(LoginMethod).order_by(LoginMethod.name)).all()
+    counts = binding_counts()
+    methods = list_methods()
     if not methods:
         click.echo("No login methods.")
     for method in methods:
@@ -168,8 +153,9 @@ def demo_setup():
         click.echo("  Sign in:   with your console account (the demo admin's password was shown on the first run;")
         click.echo("             `flask --app wsgi create-admin NAME` adds another)")
     if setup.method is not None:
-        click.echo(f"  Try it:    the login method {setup.method.name!r} (appId {setup.method.app_id}) is served by the")
-        click.echo(f"             WeChat simulator at {base}/_wechat; see the README, 'Try the API'.")
+        click.echo(f"  Try it:    sign in, then open {base}/simulator and press '1. Log in': a simulated WeChat user")
+        click.echo(f"             logs in to {setup.method.name!r} (appId {setup.method.app_id}), registers, gets a token.")
+        click.echo("             From a shell instead: see the README, 'Try the API'.")
     click.echo("")
 
 

@@ -90,6 +90,7 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         "RATELIMIT_ENABLED": _flag(environ, "RATELIMIT_ENABLED", True),
         "RATELIMIT_API_PER_ADDRESS": environ.get("RATELIMIT_API_PER_ADDRESS") or "60 per minute",
         "RATELIMIT_API_PER_LOGIN_METHOD": environ.get("RATELIMIT_API_PER_LOGIN_METHOD") or "6000 per minute",
+        "RATELIMIT_SIGN_IN": environ.get("RATELIMIT_SIGN_IN") or "20 per minute",
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "BIND_CODE_TTL": _number(environ, "BIND_CODE_TTL", 300),
         "LOGIN_CODE_TTL": _number(environ, "LOGIN_CODE_TTL", 120),
@@ -100,4 +101,5 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not demo,
+        "BOOTSTRAP_SERVE_LOCAL": True,  # the console works with no internet: no CDN
     }

@@ -53,3 +53,12 @@ class LoginError(Exception):
         if self.wechat_errcode is not None:
             error["wechatErrcode"] = self.wechat_errcode
         return {"error": error}
+
+
+class Refused(Exception):
+    """A console action that a business rule refuses; the message is for the person, `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        self.message = message
+        self.field = field
+        super().__init__(message)

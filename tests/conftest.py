@@ -10,14 +10,17 @@ from cryptography.fernet import Fernet
 
 from console import create_app
 from console.extensions import db
+from console.models import AdminAccount
 from console.wechat.simulator import create_simulator_app
 from tests.helpers import (
     FUZZ_CASES_RUN,
+    PASSWORD,
     Harness,
     LiveServer,
     RecordingClient,
     RecordingSimulatorState,
     Simulator,
+    cheap_hash,
     fresh_database_url,
     leaked_secrets,
 )
@@ -54,9 +57,21 @@ def environ(database_url, simulator):
 
 
 @pytest.fixture
-def app(environ):
+def app_config():
+    """Config overrides of the test app."""
+    return {"TESTING": True}
+
+
+@pytest.fixture
+def app_environ(environ):
+    """The environment of the test app."""
+    return environ
+
+
+@pytest.fixture
+def app(app_config, app_environ):
     """A fresh app over a fresh database."""
-    app = create_app({"TESTING": True}, environ=environ)
+    app = create_app(app_config, environ=app_environ)
     app.test_client_class = RecordingClient
     with app.app_context():
         db.create_all()
@@ -74,6 +89,60 @@ def client(app):
 @pytest.fixture
 def harness(app, client, simulator):
     return Harness(app, client, simulator)
+
+
+@pytest.fixture
+def console_config():
+    """The console under test: CSRF off (one test switches it back on), cookies over plain http, the
+    in-process simulator mounted but keeping its apps in memory only."""
+    return {"TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None}
+
+
+@pytest.fixture
+def console_environ(environ):
+    """The environment of a console test: the simulator page is on; WeChat itself is still the live simulator."""
+    return {**environ, "WECHAT_SIMULATOR": "1"}
+
+
+@pytest.fixture
+def make_account(app):
+    """Create a console account (a cheap hash keeps the suite fast); its id."""
+
+    def make(username: str, role: str = "admin", password: str = PASSWORD, **fields) -> int:
+        with app.app_context():
+            account = AdminAccount(username=username, role=role, password_hash=cheap_hash(password), **fields)
+            db.session.add(account)
+            db.session.commit()
+            return account.id
+
+    return make
+
+
+@pytest.fixture
+def sign_in(app):
+    """Sign a new client in through the sign-in form."""
+
+    def sign_in(username: str, password: str = PASSWORD):
+        client = app.test_client()
+        response = client.post("/sign-in", data={"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin(make_account, sign_in):
+    """A client signed in as the admin `boss`."""
+    make_account("boss", "admin")
+    return sign_in("boss")
+
+
+@pytest.fixture
+def support(make_account, sign_in):
+    """A client signed in as the support account `helper`."""
+    make_account("helper", "support")
+    return sign_in("helper")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from console.extensions import db
@@ -30,6 +31,14 @@ def fresh_database_url(tmp_path, test_database_url: str | None) -> str:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     return test_database_url
+
+
+PASSWORD = "correct horse battery"
+
+
+def cheap_hash(password: str) -> str:
+    """A password hash that is quick to check, for tests only (production uses scrypt)."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1")
 
 
 def leaked_secrets(secrets, bodies: list[str], records: list[logging.LogRecord]) -> set[str]:
@@ -125,7 +134,7 @@ class RecordingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        type(self).bodies.append(response.get_data(as_text=True))
+        type(self).bodies.append(response.get_data().decode("utf-8", "replace"))  # zips and other binaries too
         return response
 
 

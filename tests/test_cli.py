@@ -182,7 +182,7 @@ def test_create_admin_prompts_for_the_password_twice(app, cli):
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
-        (["create-admin", "x", "--password-stdin"], "long enough pw\n", "USERNAME must be"),
+        (["create-admin", "x", "--password-stdin"], "long enough pw\n", "username must be 3 to 64"),
         (["create-admin", "ops", "--password-stdin"], "short\n", "at least 10 characters"),
         (["create-admin", "ops", "--role", "root", "--password-stdin"], "long enough pw\n", "'root' is not one of"),
     ],

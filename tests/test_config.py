@@ -27,6 +27,8 @@ def test_defaults(tmp_path):
     assert config["REDIS_URL"] is None
     assert (config["BIND_CODE_TTL"], config["LOGIN_CODE_TTL"], config["ACCESS_TOKEN_TTL"]) == (300, 120, 7200)
     assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True and config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["RATELIMIT_SIGN_IN"] == "20 per minute" and config["BOOTSTRAP_SERVE_LOCAL"] is True
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEYS"])

@@ -18,6 +18,8 @@ from console.wechat.simulator import SimulatorState
 DEMO_METHOD = "demoWeChatMini"
 DEMO_ADMIN = "admin"
 DEMO_CORP = "demo"
+# Every simulated app shares one Open Platform account, so unionId linking can be tried across them.
+DEMO_OPEN_PLATFORM = "demo-open-platform"
 
 
 @dataclass
@@ -43,7 +45,7 @@ def ensure_demo(simulator_state_path: str) -> DemoSetup:
     method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == DEMO_METHOD))
     if method is not None:
         SimulatorState(simulator_state_path).register_app(
-            method.app_id, keyring().decrypt(method.app_secret_ciphertext), open_platform="demo-open-platform"
+            method.app_id, keyring().decrypt(method.app_secret_ciphertext), open_platform=DEMO_OPEN_PLATFORM
         )
     return DemoSetup(password, method)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 
+from console.errors import Refused
 from console.extensions import db
 from console.login.audit import record
 from console.login.element import TYPES, transaction
@@ -20,8 +22,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class InstanceDirError(Exception):
-    """The directory is not a valid instance directory; the message says what is wrong in one line."""
+class InstanceDirError(Refused):
+    """The directory or upload is not a valid instance; the message says what is wrong in one line."""
 
 
 @dataclass
@@ -36,11 +38,9 @@ class InstanceSpec:
     app_secret: str | None
 
 
-def _read_json(path: Path, label: str) -> dict:
+def _parse_json(text: bytes | str, label: str) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InstanceDirError(f"{label} is missing ({path})") from None
+        data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InstanceDirError(f"{label} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -48,36 +48,53 @@ def _read_json(path: Path, label: str) -> dict:
     return data
 
 
+def _read_file(path: Path, label: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InstanceDirError(f"{label} is missing ({path})") from None
+
+
 def validate_name(name: str) -> str:
     """An instance name: a letter, then letters, digits or _ (64 at most)."""
-    if not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InstanceDirError(
-            f"{name!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)"
+            f"{name!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"
         )
     return name
 
 
-def validate_app_id(app_id) -> str:
+def validate_app_id(app_id, label: str = "authConfig.appId") -> str:
     """A WeChat appId: 1 to 64 letters, digits, _ or -."""
     if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
-        raise InstanceDirError("authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)")
+        raise InstanceDirError(
+            f"{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"
+        )
     return app_id
 
 
-def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True) -> InstanceSpec:
-    """Read and check an instance directory; raise InstanceDirError with one clear line."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise InstanceDirError(f"{root} is not a directory")
-    name = validate_name(root.resolve().name)
-    element = _read_json(root / "e.json", "e.json")
+def validate_title(title, label: str = "title") -> str:
+    """A display name: a text of 1 to 128 characters, stripped."""
+    if not isinstance(title, str) or not title.strip() or len(title) > 128:
+        raise InstanceDirError(f"{label} is required (a text of at most 128 characters)", field="title")
+    return title.strip()
 
+
+def validate_app_secret(app_secret, label: str = "authConfig.appSecret") -> str:
+    """An AppSecret: a text of 1 to 256 characters."""
+    if not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256:
+        raise InstanceDirError(f"{label} is required (the mini program's AppSecret)", field="app_secret")
+    return app_secret
+
+
+def parse_instance(name: str, element_json: bytes, read_config: Callable[[str], bytes], secret_required: bool = True) -> InstanceSpec:
+    """Check an instance's e.json and the configuration file it names (read through `read_config(entry)`)."""
+    validate_name(name)
+    element = _parse_json(element_json, "e.json")
     type_name = element.get("type")
     if not isinstance(type_name, str) or type_name not in TYPES:
         raise InstanceDirError(f"e.json: type must be one of {', '.join(sorted(TYPES))}, not {type_name!r}")
-    title = element.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > 128:
-        raise InstanceDirError("e.json: title is required (a text of at most 128 characters)")
+    title = validate_title(element.get("title"), "e.json: title")
     allow_register = element.get("allowRegister", 0)
     if allow_register not in (0, 1) or isinstance(allow_register, bool):
         raise InstanceDirError(f"e.json: allowRegister must be 1 or 0, not {allow_register!r}")
@@ -86,32 +103,62 @@ def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True
     entry = element.get("frontBundleEntry")
     if not isinstance(entry, str) or not entry:
         raise InstanceDirError("e.json: frontBundleEntry must name the business configuration file")
-    config_path = (root / entry).resolve()
-    if not config_path.is_relative_to(root.resolve()):
-        raise InstanceDirError(f"e.json: frontBundleEntry {entry!r} points outside the instance directory")
-    config = _read_json(config_path, entry)
+    config = _parse_json(read_config(entry), entry)
 
     auth = config.get("authConfig")
     if not isinstance(auth, dict):
         raise InstanceDirError(f"{entry}: authConfig is required (an object with appId and appSecret)")
     app_id = validate_app_id(auth.get("appId"))
     app_secret = auth.get("appSecret")
-    secret_absent_but_allowed = app_secret is None and not secret_required
-    if not secret_absent_but_allowed and (not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256):
-        raise InstanceDirError(f"{entry}: authConfig.appSecret is required (the mini program's AppSecret)")
-    return InstanceSpec(name, type_name, title.strip(), bool(allow_register), app_id, app_secret)
+    if app_secret is not None or secret_required:
+        validate_app_secret(app_secret, f"{entry}: authConfig.appSecret")
+    return InstanceSpec(name, type_name, title, bool(allow_register), app_id, app_secret)
+
+
+def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True) -> InstanceSpec:
+    """Read and check an instance directory; raise InstanceDirError with one clear line."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise InstanceDirError(f"{root} is not a directory")
+    root = root.resolve()
+
+    def read_config(entry: str) -> bytes:
+        path = (root / entry).resolve()
+        if not path.is_relative_to(root):
+            raise InstanceDirError(f"e.json: frontBundleEntry {entry!r} points outside the instance directory")
+        return _read_file(path, entry)
+
+    return parse_instance(root.name, _read_file(root / "e.json", "e.json"), read_config, secret_required)
+
+
+def read_instance_upload(name: str, element_json: bytes, config_filename: str, config_json: bytes,
+                         secret_required: bool = True) -> InstanceSpec:
+    """Check an uploaded e.json and configuration file, as if they were the directory `name`."""
+
+    def read_config(entry: str) -> bytes:
+        if PurePosixPath(entry) != PurePosixPath(config_filename):
+            raise InstanceDirError(
+                f"e.json: frontBundleEntry {entry!r} does not name the uploaded configuration file {config_filename!r}"
+            )
+        return config_json
+
+    return parse_instance(name, element_json, read_config, secret_required)
 
 
 def import_instance_dir(directory: str | os.PathLike, update: bool = False) -> tuple[LoginMethod, bool]:
-    """Create (or, with update, overwrite) the login method a directory declares; return (method, created).
+    """Create (or, with update, overwrite) the login method a directory declares; return (method, created)."""
+    return save_instance(read_instance_dir(directory, secret_required=False), update)
+
+
+def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod, bool]:
+    """Create (or, with update, overwrite) the login method an instance declares; return (method, created).
 
     On update an absent appSecret keeps the stored one, so an export without secrets can be re-imported.
     """
-    spec = read_instance_dir(directory, secret_required=False)
     with transaction():
         method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == spec.name))
         if method is not None and not update:
-            raise InstanceDirError(f"login method {spec.name!r} already exists; pass --update to overwrite it")
+            raise InstanceDirError(f"login method {spec.name!r} already exists; import it with --update to overwrite it")
         if method is None and spec.app_secret is None:
             raise InstanceDirError("authConfig.appSecret is required (the mini program's AppSecret)")
         holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == spec.app_id))

@@ -1,6 +1,6 @@
 """The data model; importing this package registers every table."""
 
-from console.models.admin_account import ROLE_ADMIN, ROLE_SUPPORT, ROLES, AdminAccount
+from console.models.admin_account import ROLE_ADMIN, ROLE_SUPPORT, ROLES, AdminAccount, ConsoleSession
 from console.models.audit import AuditEvent
 from console.models.binding import WeChatBinding
 from console.models.credentials import BIND_CODE, BIND_TICKET, LOGIN_CODE, AccessToken, OneTimeCode
@@ -9,7 +9,7 @@ from console.models.types import utcnow
 from console.models.user import USER_ACTIVE, USER_DISABLED, Corp, Membership, User
 
 __all__ = [
-    "AccessToken", "AdminAccount", "AuditEvent", "Corp", "LoginMethod", "Membership", "OneTimeCode",
+    "AccessToken", "AdminAccount", "AuditEvent", "ConsoleSession", "Corp", "LoginMethod", "Membership", "OneTimeCode",
     "User", "WeChatBinding", "BIND_CODE", "BIND_TICKET", "LOGIN_CODE", "ROLE_ADMIN", "ROLE_SUPPORT",
     "ROLES", "USER_ACTIVE", "USER_DISABLED", "WECHAT_MINI_TYPE", "utcnow",
 ]

@@ -1,11 +1,12 @@
-"""Console accounts for admins and support staff."""
+"""Console accounts for admins and support staff, and their server-side sign-in sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from console.extensions import db
@@ -16,7 +17,7 @@ ROLE_SUPPORT = "support"
 ROLES = (ROLE_ADMIN, ROLE_SUPPORT)
 
 
-class AdminAccount(db.Model):
+class AdminAccount(UserMixin, db.Model):
     """A person who signs in to the console; the password is stored as a Werkzeug scrypt hash."""
 
     __tablename__ = "admin_accounts"
@@ -38,3 +39,33 @@ class AdminAccount(db.Model):
     def check_password(self, password: str) -> bool:
         """Whether the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: a disabled account is signed out at its next request."""
+        return self.active
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether too many failed sign-ins keep the account locked right now."""
+        return self.locked_until is not None and self.locked_until > utcnow()
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the account may configure login methods and console accounts."""
+        return self.role == ROLE_ADMIN
+
+
+class ConsoleSession(db.Model):
+    """One sign-in: the browser holds a random id, the server its digest, so sign-out can revoke it."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("admin_accounts.id", ondelete="CASCADE"), index=True)
+    source_address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account = relationship("AdminAccount")

@@ -29,6 +29,20 @@ ERRCODE_TO_ERROR = {
 }
 
 
+# What jscode2session answers a code that cannot exist: 40029 once the appId and appSecret passed.
+PROBE_CODE = "console-credentials-check"
+WRONG_CREDENTIALS_ERRCODES = {40013, 40125, 41002, 41004}
+
+
+@dataclass(frozen=True)
+class CredentialsVerdict:
+    """WeChat's judgement of an appId and appSecret: right True/False, or None when WeChat could not tell."""
+
+    right: bool | None
+    errcode: int | None
+    problem: str | None = None
+
+
 @dataclass(frozen=True, repr=False)
 class WeChatSession:
     """What jscode2session answers for one wx.login() code."""
@@ -72,6 +86,19 @@ class WeChatClient:
             )
         unionid = answer.get("unionid")
         return WeChatSession(openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None)
+
+    def check_credentials(self, app_id: str, app_secret: str) -> CredentialsVerdict:
+        """Ask jscode2session whether an appId and appSecret are right, spending a code that cannot exist."""
+        params = {"appid": app_id, "secret": app_secret, "js_code": PROBE_CODE, "grant_type": "authorization_code"}
+        try:
+            self._call("GET", "/sns/jscode2session", params=params)
+        except LoginError as error:
+            if error.wechat_errcode == 40029:
+                return CredentialsVerdict(True, error.wechat_errcode)  # the code was judged, so the credentials passed
+            if error.wechat_errcode in WRONG_CREDENTIALS_ERRCODES:
+                return CredentialsVerdict(False, error.wechat_errcode)
+            return CredentialsVerdict(None, error.wechat_errcode, error.message)
+        return CredentialsVerdict(True, None)
 
     def stable_token(self, app_id: str, app_secret: str) -> tuple[str, int]:
         """A stable access token and its lifetime in seconds (cgi-bin/stable_token, normal mode)."""

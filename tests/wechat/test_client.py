@@ -74,3 +74,23 @@ def test_urls_with_the_secret_are_masked_in_library_logs(wechat, simulator, capl
     wechat.code_to_session("wxclient00000001", SECRET, simulator.code("wxclient00000001", "alice"))
     assert "jscode2session" in caplog.text
     assert SECRET not in caplog.text and "secret=***" in caplog.text
+
+
+@pytest.mark.parametrize("app_id, secret, right, errcode", [
+    ("wxclient00000001", SECRET, True, 40029),
+    ("wxclient00000001", "wrong", False, 40125),
+    ("wxunknown0000001", SECRET, False, 40013),
+])
+def test_check_credentials_judges_app_id_and_secret_with_a_code_that_cannot_exist(wechat, caplog, app_id, secret, right, errcode):
+    caplog.set_level(logging.DEBUG)
+    verdict = wechat.check_credentials(app_id, secret)
+    assert (verdict.right, verdict.errcode) == (right, errcode)
+    assert SECRET not in caplog.text
+
+
+def test_check_credentials_cannot_tell_when_wechat_fails(simulator):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    verdict = WeChatClient(f"http://127.0.0.1:{port}", timeout=1).check_credentials("wx1", SECRET)
+    assert verdict.right is None and "could not be reached" in verdict.problem

@@ -1,0 +1,60 @@
+"""The console for people: admins configure login methods, support finds users and unbinds them."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from flask import Blueprint, abort, flash
+from flask_login import current_user
+
+from console.auth.views import name_console_actor
+from console.errors import LoginError, Refused
+from console.extensions import login_manager
+from console.models import utcnow
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def require_sign_in():
+    """Every console page needs a signed-in account; anonymous visitors go to sign-in."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    name_console_actor()
+    return None
+
+
+def admin_required(view):
+    """Refuse support accounts (403) on pages that configure the service."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.app_template_filter("age")
+def age(moment: datetime) -> str:
+    """How long ago a moment was, in the largest whole unit: "3 days", "5 minutes"."""
+    seconds = max(int((utcnow() - moment).total_seconds()), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return "just now"
+
+
+def show_refusal(error: Refused | LoginError, form=None) -> None:
+    """Put a refusal next to the form field it names, or flash it."""
+    field = getattr(error, "field", None)
+    if form is not None and field and field in form:
+        form[field].errors.append(error.message)
+    else:
+        flash(error.message, "danger")
+
+
+from console.admin import accounts, audit, corps, dashboard, login_methods, simulator, users  # noqa: E402,F401

@@ -1,0 +1,96 @@
+"""Console accounts (admin only): create, disable and enable, reset passwords, change roles."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from console.admin import admin_required, bp, show_refusal
+from console.admin.forms import AccountForm, PasswordForm, RoleForm
+from console.errors import Refused
+from console.extensions import db
+from console.login import accounts
+from console.models import ROLES, AdminAccount
+
+
+def _list_page(form: AccountForm, status: int = 200):
+    return render_template("admin/accounts.html", accounts=accounts.list_accounts(), form=form, roles=ROLES), status
+
+
+@bp.get("/accounts")
+@admin_required
+def accounts_list():
+    """Every console account."""
+    return _list_page(AccountForm())
+
+
+@bp.post("/accounts")
+@admin_required
+def accounts_create():
+    """Create a console account."""
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            account = accounts.create_account(form.username.data.strip(), form.role.data, form.password.data)
+        except Refused as refusal:
+            show_refusal(refusal, form)
+        else:
+            flash(f"Created the {account.role} account {account.username}.", "success")
+            return redirect(url_for(".accounts_list"))
+    return _list_page(form, 400)
+
+
+def _act(action, done: str):
+    try:
+        action()
+    except Refused as refusal:
+        show_refusal(refusal)
+    else:
+        flash(done, "success")
+    return redirect(url_for(".accounts_list"))
+
+
+@bp.post("/accounts/<int:account_id>/disable")
+@admin_required
+def accounts_disable(account_id: int):
+    """Disable an account and end its sessions (never your own)."""
+    account = db.get_or_404(AdminAccount, account_id)
+    return _act(lambda: accounts.set_account_active(account, False, current_user), f"Disabled {account.username}.")
+
+
+@bp.post("/accounts/<int:account_id>/enable")
+@admin_required
+def accounts_enable(account_id: int):
+    """Enable an account again."""
+    account = db.get_or_404(AdminAccount, account_id)
+    return _act(lambda: accounts.set_account_active(account, True, current_user), f"Enabled {account.username}.")
+
+
+@bp.post("/accounts/<int:account_id>/role")
+@admin_required
+def accounts_role(account_id: int):
+    """Change an account's role (never your own)."""
+    account = db.get_or_404(AdminAccount, account_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose admin or support.", "danger")
+        return redirect(url_for(".accounts_list"))
+    return _act(lambda: accounts.change_role(account, form.role.data, current_user),
+                f"{account.username} is now {form.role.data}.")
+
+
+@bp.route("/accounts/<int:account_id>/password", methods=["GET", "POST"])
+@admin_required
+def accounts_password(account_id: int):
+    """Set a new password for an account; its sessions end and a lock is lifted."""
+    account = db.get_or_404(AdminAccount, account_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(account, form.password.data)
+        except Refused as refusal:
+            show_refusal(refusal, form)
+        else:
+            flash(f"Set a new password for {account.username}.", "success")
+            return redirect(url_for(".accounts_list"))
+    return render_template("admin/account_password.html", account=account, form=form)

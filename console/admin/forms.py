@@ -1,0 +1,156 @@
+"""The console's forms. Presence and types are checked here; every business rule is the service's."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from console.login.directory import PAGE_SIZES
+from console.models import ROLES
+
+MAX_UPLOAD = 256 * 1024
+
+
+def _none_for_zero(value):
+    """SelectField coercion: the "none" choice (0 or blank) is None."""
+    return int(value) if value not in (None, "", "0", 0) else None
+
+
+def _stripped(value):
+    """Filter: surrounding blanks do not count as input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class MethodForm(FlaskForm):
+    """A login method's settings; the appSecret field is never filled back in."""
+
+    name = StringField("Instance name", validators=[InputRequired(), Length(max=64)],
+                       description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.")
+    title = StringField("Title", validators=[InputRequired(), Length(max=128)])
+    app_id = StringField("appId", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
+    app_secret = PasswordField("appSecret", validators=[Optional(), Length(max=256)],
+                               render_kw={"autocomplete": "new-password"})
+    allow_register = BooleanField("Allow registration of new WeChat users")
+    enabled = BooleanField("Enabled", default=True)
+    link_by_unionid = BooleanField("Link WeChat users to an existing account by unionId", default=True)
+    default_corp_id = SelectField("Default corp of new users", coerce=_none_for_zero, validate_choice=True)
+    save = SubmitField("Save")
+    check = SubmitField("Check credentials", render_kw={"formnovalidate": True})
+
+
+class DeleteMethodForm(FlaskForm):
+    """Confirmation of a deletion that unbinds users."""
+
+    confirm = BooleanField("Unbind every user of this login method and delete it")
+
+
+class ImportForm(FlaskForm):
+    """An instance uploaded as its two files."""
+
+    name = StringField("Instance name", validators=[InputRequired(), Length(max=64)],
+                       description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.")
+    element = FileField("e.json", validators=[FileRequired(), FileSize(MAX_UPLOAD)])
+    config = FileField("Business configuration file (the one frontBundleEntry names)",
+                       validators=[FileRequired(), FileSize(MAX_UPLOAD)])
+    update = BooleanField("Overwrite the login method of that name if it exists (an absent appSecret keeps the stored one)")
+    submit = SubmitField("Import")
+
+
+class ExportForm(FlaskForm):
+    """An export, with or without the appSecret."""
+
+    include_secret = BooleanField("Include the appSecret (keep the file safe)")
+    submit = SubmitField("Export zip")
+
+
+class UnbindForm(FlaskForm):
+    """Support's unbind, with the reason the audit log keeps."""
+
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)], filters=[_stripped],
+                         description="Kept in the audit log, e.g. 'user changed phones, ticket #123'.")
+
+
+class TicketForm(FlaskForm):
+    """Which mini program a bind ticket is for."""
+
+    login_method_id = SelectField("Mini program", coerce=int, validate_choice=True)
+    submit = SubmitField("Issue bind ticket")
+
+
+class MembershipForm(FlaskForm):
+    """A corp to add the user to."""
+
+    corp_id = SelectField("Corp", coerce=int, validate_choice=True)
+    submit = SubmitField("Add to corp")
+
+
+class CorpForm(FlaskForm):
+    """A new corp."""
+
+    slug = StringField("corpId", validators=[InputRequired(), Length(max=64)],
+                       description="The public id mini programs see; it cannot change later.")
+    name = StringField("Name", validators=[InputRequired(), Length(max=128)])
+    submit = SubmitField("Create corp")
+
+
+class RenameCorpForm(FlaskForm):
+    """A corp's new name."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=128)])
+    submit = SubmitField("Rename")
+
+
+class AccountForm(FlaskForm):
+    """A new console account."""
+
+    username = StringField("Username", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
+    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Create account")
+
+
+class PasswordForm(FlaskForm):
+    """A new password for an account."""
+
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Set password")
+
+
+class RoleForm(FlaskForm):
+    """An account's role."""
+
+    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string."""
+
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    action = SelectField("Action", validate_choice=False)
+    actor = StringField("Actor", validators=[Optional(), Length(max=128)])
+    user_id = IntegerField("User id", validators=[Optional(), NumberRange(min=1)])
+    login_method = StringField("Login method", validators=[Optional(), Length(max=64)])
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+
+class UserSearchForm(FlaskForm):
+    """The user list's search box, sort and page size."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", validators=[Optional(), Length(max=200)],
+                    render_kw={"placeholder": "name, phone, user id, openId or unionId"})
+    sort = SelectField("Sort by", choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"), SelectChoice("id", "User id"),
+                                         SelectChoice("phone", "Phone")])
+    dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")])
+    per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])

@@ -1,0 +1,140 @@
+"""Login methods (admin only): list, create, edit, check credentials, delete, import and export."""
+
+from __future__ import annotations
+
+import io
+
+from flask import flash, redirect, render_template, send_file, url_for
+from wtforms import SelectChoice
+
+from console.admin import admin_required, bp, show_refusal
+from console.admin.forms import DeleteMethodForm, ExportForm, ImportForm, MethodForm
+from console.errors import Refused
+from console.extensions import db
+from console.login import methods
+from console.login.directory import list_corps
+from console.models import LoginMethod
+
+NO_CORP = SelectChoice(0, "— none —")
+
+
+def _method_form(method: LoginMethod | None = None) -> MethodForm:
+    form = MethodForm(obj=method)
+    form.default_corp_id.choices = [NO_CORP] + [SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in list_corps()]
+    if method is not None:
+        del form.name  # the instance name is fixed once created
+    return form
+
+
+def _settings(form: MethodForm) -> methods.MethodSettings:
+    return methods.MethodSettings(
+        title=form.title.data,
+        app_id=form.app_id.data.strip(),
+        app_secret=form.app_secret.data or None,  # blank keeps the stored secret
+        allow_register=form.allow_register.data,
+        enabled=form.enabled.data,
+        link_by_unionid=form.link_by_unionid.data,
+        default_corp_id=form.default_corp_id.data,
+    )
+
+
+@bp.get("/login-methods")
+@admin_required
+def login_methods_list():
+    """Every login method with its bindings; the appSecret only as its hint."""
+    return render_template(
+        "admin/login_methods.html", methods=methods.list_methods(), counts=methods.binding_counts(), import_form=ImportForm()
+    )
+
+
+def _edit_page(form: MethodForm, method: LoginMethod | None, save):
+    """Check credentials, or save through `save`, for the create and edit pages alike."""
+    verdict = None
+    if form.validate_on_submit():
+        try:
+            if form.check.data:
+                verdict = methods.check_credentials(form.app_id.data.strip(), form.app_secret.data or None, method)
+            else:
+                saved = save(_settings(form))
+                flash(f"Saved the login method {saved.name}.", "success")
+                return redirect(url_for(".login_methods_list"))
+        except Refused as refusal:
+            show_refusal(refusal, form)
+    return render_template("admin/login_method_form.html", form=form, method=method, verdict=verdict,
+                           export_form=ExportForm())
+
+
+@bp.route("/login-methods/new", methods=["GET", "POST"])
+@admin_required
+def login_methods_create():
+    """Create a login method (the appSecret is required)."""
+    form = _method_form()
+    return _edit_page(form, None, lambda settings: methods.create_method(form.name.data.strip(), settings))
+
+
+@bp.route("/login-methods/<int:method_id>", methods=["GET", "POST"])
+@admin_required
+def login_methods_edit(method_id: int):
+    """Edit a login method; a blank appSecret keeps the stored one."""
+    method = db.get_or_404(LoginMethod, method_id)
+    form = _method_form(method)
+
+    def save(settings):
+        methods.update_method(method, settings)
+        return method
+
+    return _edit_page(form, method, save)
+
+
+@bp.route("/login-methods/<int:method_id>/delete", methods=["GET", "POST"])
+@admin_required
+def login_methods_delete(method_id: int):
+    """Delete a login method; with bindings only once confirmed, unbinding each user."""
+    method = db.get_or_404(LoginMethod, method_id)
+    form = DeleteMethodForm()
+    if form.validate_on_submit():
+        try:
+            unbound = methods.delete_method(method, confirmed=form.confirm.data)
+        except Refused as refusal:
+            show_refusal(refusal, form)
+        else:
+            flash(f"Deleted the login method {method.name} ({unbound} user(s) unbound).", "success")
+            return redirect(url_for(".login_methods_list"))
+    bindings = methods.binding_counts().get(method.id, 0)
+    return render_template("admin/login_method_delete.html", method=method, form=form, bindings=bindings)
+
+
+@bp.post("/login-methods/import")
+@admin_required
+def login_methods_import():
+    """Import an uploaded e.json and its configuration file."""
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            method, created = methods.import_upload(
+                form.name.data.strip(), form.element.data.read(), form.config.data.filename, form.config.data.read(),
+                update=form.update.data,
+            )
+        except Refused as refusal:
+            show_refusal(refusal, form)
+        else:
+            flash(f"{'Imported' if created else 'Updated'} the login method {method.name}.", "success")
+            return redirect(url_for(".login_methods_list"))
+    return render_template(
+        "admin/login_methods.html", methods=methods.list_methods(), counts=methods.binding_counts(), import_form=form
+    ), 400
+
+
+@bp.post("/login-methods/<int:method_id>/export")
+@admin_required
+def login_methods_export(method_id: int):
+    """Download the login method as a zip in the seed's directory format."""
+    method = db.get_or_404(LoginMethod, method_id)
+    form = ExportForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".login_methods_edit", method_id=method.id))
+    archive = methods.export_zip(method, include_secret=form.include_secret.data)
+    response = send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
+                         download_name=f"{method.name}.zip")
+    response.headers["Cache-Control"] = "no-store"
+    return response

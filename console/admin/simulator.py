@@ -1,0 +1,42 @@
+"""The simulator page (WECHAT_SIMULATOR=1 only): play a mini program against the real API in the browser."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+
+from console.admin import admin_required, bp
+from console.extensions import db
+from console.login import methods
+from console.models import LoginMethod
+
+
+def simulator_required(view):
+    """404 unless the WeChat simulator is mounted."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_app.config["WECHAT_SIMULATOR"]:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.get("/simulator")
+@simulator_required
+def simulator_index():
+    """Pick a login method and a simulated WeChat user; the page's script calls the API like a mini program."""
+    return render_template("admin/simulator.html", methods=methods.list_methods(), simulated=methods.simulated_app_ids())
+
+
+@bp.post("/simulator/apps/<int:method_id>")
+@simulator_required
+@admin_required
+def simulator_register(method_id: int):
+    """Teach the simulator a login method's appId and appSecret (the secret stays on the server)."""
+    method = db.get_or_404(LoginMethod, method_id)
+    methods.register_with_simulator(method)
+    flash(f"The simulator now knows {method.title} ({method.app_id}).", "success")
+    return redirect(url_for(".simulator_index", method=method.name))

@@ -1,0 +1,151 @@
+"""Users (support and admin): search, a user's page, unbind, bind tickets, corps, tokens, disable."""
+
+from __future__ import annotations
+
+import segno
+from flask import flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from wtforms import SelectChoice
+
+from console.admin import bp, show_refusal
+from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
+from console.errors import LoginError, Refused
+from console.extensions import db
+from console.login import directory, element_for
+from console.login.methods import list_methods
+from console.models import LoginMethod, User
+
+
+@bp.get("/users")
+def users_list():
+    """Users matching every search term, with a whitelisted sort and page size; pager links keep the query."""
+    query = directory.UserQuery.from_args(request.args)
+    form = UserSearchForm(formdata=None, q=query.q, sort=query.sort, dir="desc" if query.desc else "asc",
+                          per_page=str(query.per_page))
+    return render_template("admin/users.html", form=form, query=query, page=directory.search_users(query))
+
+
+def _ticket_form(user: User) -> TicketForm:
+    """Bind tickets are for the mini programs the user is not bound to yet."""
+    bound = {binding.login_method_id for binding in user.bindings}
+    form = TicketForm()
+    form.login_method_id.choices = [SelectChoice(method.id, method.title) for method in list_methods() if method.id not in bound]
+    return form
+
+
+def _membership_form(user: User) -> MembershipForm:
+    """Memberships can be added for the corps the user is not in yet."""
+    member_of = {membership.corp_id for membership in user.memberships}
+    form = MembershipForm()
+    form.corp_id.choices = [
+        SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in directory.list_corps() if corp.id not in member_of
+    ]
+    return form
+
+
+def _user_page(user: User, ticket_form=None, membership_form=None, status: int = 200):
+    return render_template(
+        "admin/user.html",
+        user=user,
+        bindings=directory.user_bindings(user),
+        tokens=directory.active_tokens(user),
+        history=directory.user_history(user),
+        ticket_form=ticket_form or _ticket_form(user),
+        membership_form=membership_form or _membership_form(user),
+    ), status
+
+
+@bp.get("/users/<int:user_id>")
+def users_detail(user_id: int):
+    """A user's profile, corps, WeChat bindings (never a session key), live tokens and audit history."""
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/users/<int:user_id>/bindings/<int:method_id>/unbind", methods=["GET", "POST"])
+def users_unbind(user_id: int, method_id: int):
+    """Confirm and remove a user's WeChat binding to one mini program, with a reason for the audit log."""
+    user = db.get_or_404(User, user_id)
+    method = db.get_or_404(LoginMethod, method_id)
+    form = UnbindForm()
+    if form.validate_on_submit():
+        try:
+            element_for(method).removeBinding(user.id, reason=form.reason.data)
+        except LoginError as error:
+            show_refusal(error, form)
+        else:
+            flash(f"Unbound {user.name} from {method.title}.", "success")
+            return redirect(url_for(".users_detail", user_id=user.id))
+    return render_template("admin/unbind.html", user=user, method=method, form=form)
+
+
+@bp.post("/users/<int:user_id>/ticket")
+def users_ticket(user_id: int):
+    """Issue a one-time bind ticket and show it once, as text and as a QR code."""
+    user = db.get_or_404(User, user_id)
+    ticket_form = _ticket_form(user)
+    if not ticket_form.validate_on_submit():
+        return _user_page(user, ticket_form=ticket_form, status=400)
+    method = db.get_or_404(LoginMethod, ticket_form.login_method_id.data)
+    try:
+        ticket = element_for(method).issueBindTicket(user.id)
+    except LoginError as error:
+        show_refusal(error)
+        return redirect(url_for(".users_detail", user_id=user.id))
+    qr = Markup(segno.make(ticket, error="m").svg_inline(scale=5, title="Bind ticket"))
+    response = render_template("admin/ticket.html", user=user, method=method, ticket=ticket, qr=qr)
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/users/<int:user_id>/corps")
+def users_add_membership(user_id: int):
+    """Add the user to a corp."""
+    user = db.get_or_404(User, user_id)
+    form = _membership_form(user)
+    if not form.validate_on_submit():
+        return _user_page(user, membership_form=form, status=400)
+    try:
+        directory.add_membership(user, form.corp_id.data)
+    except Refused as refusal:
+        show_refusal(refusal, form)
+        return _user_page(user, membership_form=form, status=400)
+    flash("Added the membership.", "success")
+    return redirect(url_for(".users_detail", user_id=user.id))
+
+
+def _act(user: User, action, done: str):
+    """Run a POST button's action on a user; flash the outcome and go back to the user's page."""
+    try:
+        action()
+    except Refused as refusal:
+        show_refusal(refusal)
+    else:
+        flash(done, "success")
+    return redirect(url_for(".users_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/corps/<int:corp_id>/remove")
+def users_remove_membership(user_id: int, corp_id: int):
+    """Remove the user from a corp."""
+    user = db.get_or_404(User, user_id)
+    return _act(user, lambda: directory.remove_membership(user, corp_id), "Removed the membership.")
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+def users_revoke_token(user_id: int, token_id: int):
+    """Revoke one of the user's access tokens."""
+    user = db.get_or_404(User, user_id)
+    return _act(user, lambda: directory.revoke_token(user, token_id), "Revoked the access token.")
+
+
+@bp.post("/users/<int:user_id>/disable")
+def users_disable(user_id: int):
+    """Disable the user: their tokens stop working and they cannot log in."""
+    user = db.get_or_404(User, user_id)
+    return _act(user, lambda: directory.set_user_disabled(user, True), f"Disabled {user.name}.")
+
+
+@bp.post("/users/<int:user_id>/enable")
+def users_enable(user_id: int):
+    """Enable the user again."""
+    user = db.get_or_404(User, user_id)
+    return _act(user, lambda: directory.set_user_disabled(user, False), f"Enabled {user.name}.")

@@ -1,0 +1,172 @@
+"""Console accounts: sign-in with lockout, server-side sessions that sign-out revokes, and their management."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from console.errors import Refused
+from console.extensions import db
+from console.login.audit import Actor, record, set_actor
+from console.login.element import transaction
+from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
+from console.security.codes import digest, new_secret_value
+
+MAX_FAILED_SIGN_INS = 10
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+# One sentence for every refusal, so a stranger learns nothing about which accounts exist or are locked.
+SIGN_IN_REFUSED = "Wrong username or password."
+
+
+class SignInRefused(Exception):
+    """The sign-in failed; the message is the same whatever the reason."""
+
+    def __init__(self):
+        super().__init__(SIGN_IN_REFUSED)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("a password nobody has")
+
+
+def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAccount, str]:
+    """Check the credentials and open a console session: (account, session id); raise SignInRefused."""
+    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+    if account is None:
+        check_password_hash(_dummy_hash(), password)  # spend the same time as for a real account
+        raise SignInRefused()
+    locked = account.is_locked
+    if not account.check_password(password) or locked or not account.active:
+        with transaction():
+            _count_failure(account, locked)
+        raise SignInRefused()
+    with transaction():
+        account.failed_sign_ins = 0
+        account.locked_until = None
+        account.last_sign_in_at = utcnow()
+        session_id = new_secret_value()
+        db.session.add(ConsoleSession(digest=digest(session_id), account=account, source_address=address))
+        set_actor(Actor("console", account.username, address))
+        record("console.sign_in")
+    return account, session_id
+
+
+def _count_failure(account: AdminAccount, locked: bool) -> None:
+    if locked:
+        return  # a lock runs its 15 minutes; failures meanwhile neither extend nor count
+    account.failed_sign_ins += 1
+    if account.failed_sign_ins >= MAX_FAILED_SIGN_INS:
+        account.failed_sign_ins = 0
+        account.locked_until = utcnow() + LOCKOUT
+        record("console.lock", username=account.username, minutes=int(LOCKOUT.total_seconds() // 60))
+
+
+def account_for_session(session_id: str | None) -> AdminAccount | None:
+    """The active account of a live console session, or None (revoked, unknown, or the account disabled)."""
+    if not session_id:
+        return None
+    return db.session.scalar(
+        select(AdminAccount)
+        .join(ConsoleSession, ConsoleSession.account_id == AdminAccount.id)
+        .where(ConsoleSession.digest == digest(session_id), ConsoleSession.revoked_at.is_(None), AdminAccount.active)
+    )
+
+
+def sign_out(session_id: str | None) -> None:
+    """Revoke the console session, so a copy of its cookie no longer works."""
+    with transaction():
+        revoked = db.session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.digest == digest(session_id or ""), ConsoleSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+        if revoked:
+            record("console.sign_out")
+
+
+def _revoke_sessions(account: AdminAccount) -> None:
+    db.session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.account_id == account.id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def list_accounts() -> list[AdminAccount]:
+    """Every console account, by username."""
+    return list(db.session.scalars(select(AdminAccount).order_by(AdminAccount.username)))
+
+
+def validate_username(username: str) -> str:
+    """3 to 64 letters, digits or . _ @ -"""
+    if not USERNAME_PATTERN.match(username or ""):
+        raise Refused("A username must be 3 to 64 letters, digits or . _ @ -", field="username")
+    return username
+
+
+def validate_password(password: str) -> str:
+    """At least MIN_PASSWORD_LENGTH characters."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Refused(f"A password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    return password
+
+
+def validate_role(role: str) -> str:
+    """admin or support"""
+    if role not in ROLES:
+        raise Refused(f"The role is one of {', '.join(ROLES)}.", field="role")
+    return role
+
+
+def create_account(username: str, role: str, password: str) -> AdminAccount:
+    """Create a console account; refuse a taken username."""
+    validate_username(username)
+    validate_role(role)
+    validate_password(password)
+    with transaction():
+        if db.session.scalar(select(AdminAccount.id).where(AdminAccount.username == username)) is not None:
+            raise Refused(f"A console account called {username!r} already exists.", field="username")
+        account = AdminAccount(username=username, role=role)
+        account.set_password(password)
+        db.session.add(account)
+        record("admin.create", username=username, role=role)
+    return account
+
+
+def set_account_active(account: AdminAccount, active: bool, by: AdminAccount) -> None:
+    """Enable or disable an account (disabling signs it out everywhere); nobody disables themselves."""
+    if account.id == by.id and not active:
+        raise Refused("You cannot disable your own account.")
+    with transaction():
+        account.active = active
+        if not active:
+            _revoke_sessions(account)
+        record("admin.enable" if active else "admin.disable", username=account.username)
+
+
+def reset_password(account: AdminAccount, password: str) -> None:
+    """Give an account a new password, end its sessions and lift a lock."""
+    validate_password(password)
+    with transaction():
+        account.set_password(password)
+        account.failed_sign_ins = 0
+        account.locked_until = None
+        _revoke_sessions(account)
+        record("admin.password_reset", username=account.username)
+
+
+def change_role(account: AdminAccount, role: str, by: AdminAccount) -> None:
+    """Make an account admin or support; nobody demotes themselves."""
+    validate_role(role)
+    if account.id == by.id and role != account.role:
+        raise Refused("You cannot change your own role.")
+    with transaction():
+        previous, account.role = account.role, role
+        record("admin.role", username=account.username, role=role, previousRole=previous)

@@ -78,6 +78,24 @@ def users_unbind(user_id: int, method_id: int):
     return render_template("admin/unbind.html", user=user, method=method, form=form)
 
 
+@bp.post("/users/<int:user_id>/bindings/<int:method_id>/check-session-key")
+def users_check_session_key(user_id: int, method_id: int):
+    """Ask WeChat whether the binding's stored session key is still valid, and say so."""
+    user = db.get_or_404(User, user_id)
+    method = db.get_or_404(LoginMethod, method_id)
+    try:
+        verdict = element_for(method).checkSessionKey(user.id)
+    except LoginError as error:
+        show_refusal(error)
+    else:
+        if verdict["valid"]:
+            flash(f"WeChat still accepts {user.name}'s session key for {method.title}.", "success")
+        else:
+            flash(f"WeChat no longer accepts {user.name}'s session key for {method.title}: data they send cannot be "
+                  "decrypted until the mini program calls wx.login() and logs in again.", "warning")
+    return redirect(url_for(".users_detail", user_id=user.id))
+
+
 @bp.post("/users/<int:user_id>/ticket")
 def users_ticket(user_id: int):
     """Issue a one-time bind ticket and show it once, as text and as a QR code."""

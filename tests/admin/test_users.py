@@ -204,3 +204,20 @@ def test_disable_and_enable_a_user(app, support, people, harness):
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("user.%"))).all()
         assert actions == ["user.disable", "user.enable"]
+
+
+def test_support_asks_wechat_whether_a_session_key_is_still_valid(support, people, simulator):
+    import requests
+
+    shop, user_id = people["shop"], people["ids"]["Bob Smith"]
+    url = f"/users/{user_id}/bindings/{shop.id}/check-session-key"
+    fresh = support.post(url, follow_redirects=True).get_data(as_text=True)
+    # Bob's phone calls wx.login again but never logs in here: WeChat's key moves on, ours does not
+    requests.get(f"{simulator.url}/sns/jscode2session", timeout=5, params={
+        "appid": shop.app_id, "secret": shop.secret, "js_code": simulator.code(shop.app_id, "bob smith"),
+        "grant_type": "authorization_code"})
+    stale = support.post(url, follow_redirects=True).get_data(as_text=True)
+
+    assert "WeChat still accepts Bob Smith&#39;s session key" in fresh
+    assert "WeChat no longer accepts Bob Smith&#39;s session key" in stale
+    assert "Still valid?" in stale

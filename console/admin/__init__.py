@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from flask import Blueprint, abort, flash
+from flask import Blueprint, abort, flash, redirect
 from flask_login import current_user
 
 from console.auth.views import name_console_actor
@@ -55,6 +55,17 @@ def show_refusal(error: Refused | LoginError, form=None) -> None:
         form[field].errors.append(error.message)
     else:
         flash(error.message, "danger")
+
+
+def run_action(action, done: str, back: str):
+    """Run a POST button's action; flash its outcome (or the refusal) and go back to the page it came from."""
+    try:
+        action()
+    except Refused as refusal:
+        show_refusal(refusal)
+    else:
+        flash(done, "success")
+    return redirect(back)
 
 
 from console.admin import accounts, audit, corps, dashboard, login_methods, simulator, users  # noqa: E402,F401

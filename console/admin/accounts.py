@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from console.admin import admin_required, bp, show_refusal
+from console.admin import admin_required, bp, run_action, show_refusal
 from console.admin.forms import AccountForm, PasswordForm, RoleForm
 from console.errors import Refused
 from console.extensions import db
@@ -41,13 +41,7 @@ def accounts_create():
 
 
 def _act(action, done: str):
-    try:
-        action()
-    except Refused as refusal:
-        show_refusal(refusal)
-    else:
-        flash(done, "success")
-    return redirect(url_for(".accounts_list"))
+    return run_action(action, done, url_for(".accounts_list"))
 
 
 @bp.post("/accounts/<int:account_id>/disable")

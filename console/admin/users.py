@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from wtforms import SelectChoice
 
-from console.admin import bp, show_refusal
+from console.admin import bp, run_action, show_refusal
 from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
 from console.errors import LoginError, Refused
 from console.extensions import db
@@ -131,14 +131,8 @@ def users_add_membership(user_id: int):
 
 
 def _act(user: User, action, done: str):
-    """Run a POST button's action on a user; flash the outcome and go back to the user's page."""
-    try:
-        action()
-    except Refused as refusal:
-        show_refusal(refusal)
-    else:
-        flash(done, "success")
-    return redirect(url_for(".users_detail", user_id=user.id))
+    """Run a POST button's action on a user and go back to the user's page."""
+    return run_action(action, done, url_for(".users_detail", user_id=user.id))
 
 
 @bp.post("/users/<int:user_id>/corps/<int:corp_id>/remove")

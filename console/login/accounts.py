@@ -18,6 +18,7 @@ from console.security.codes import digest, new_secret_value
 
 MAX_FAILED_SIGN_INS = 10
 LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)  # a console sign-in lasts a working day, whatever the cookie says
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # One sentence for every refusal, so a stranger learns nothing about which accounts exist or are locked.
@@ -69,13 +70,18 @@ def _count_failure(account: AdminAccount, locked: bool) -> None:
 
 
 def account_for_session(session_id: str | None) -> AdminAccount | None:
-    """The active account of a live console session, or None (revoked, unknown, or the account disabled)."""
+    """The active account of a live console session, or None (revoked, expired, unknown, or the account disabled)."""
     if not session_id:
         return None
     return db.session.scalar(
         select(AdminAccount)
         .join(ConsoleSession, ConsoleSession.account_id == AdminAccount.id)
-        .where(ConsoleSession.digest == digest(session_id), ConsoleSession.revoked_at.is_(None), AdminAccount.active)
+        .where(
+            ConsoleSession.digest == digest(session_id),
+            ConsoleSession.revoked_at.is_(None),
+            ConsoleSession.created_at > utcnow() - SESSION_LIFETIME,
+            AdminAccount.active,
+        )
     )
 
 

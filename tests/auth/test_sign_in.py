@@ -126,6 +126,22 @@ def test_disabling_an_account_signs_it_out_at_its_next_request(app, make_account
     assert client.get("/").status_code == 302
 
 
+def test_a_console_session_ends_after_twelve_hours(app, make_account, sign_in):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from console.models import ConsoleSession, utcnow
+
+    make_account("boss")
+    client = sign_in("boss")
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        db.session.execute(update(ConsoleSession).values(created_at=utcnow() - timedelta(hours=12, seconds=1)))
+        db.session.commit()
+    assert client.get("/").status_code == 302
+
+
 @pytest.mark.parametrize("target, expected", [
     ("/users", "/users"),
     ("/users?q=a", "/users?q=a"),

@@ -27,13 +27,13 @@ THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 LOGIN_PATH = f"/api/v1/wechat-mini/{data.METHOD_NAME}/login"
 
 
-def prepare_console(kind: str, wechat_url: str) -> dict[str, str]:
-    """A fresh console database with the benchmark's login method and USERS bound users; its environment."""
+def prepare_console(kind: str, wechat_url: str, users: int = USERS) -> dict[str, str]:
+    """A fresh console database with the benchmark's login method and `users` bound users; its environment."""
     environ = console_environ(fresh_database(kind, "bench_login_console"), wechat_url)
     app = console_app(environ)
     with app.app_context():
         data.create_login_method()
-        data.fill(USERS, progress=False)
+        data.fill(users, progress=False)
     redis.Redis.from_url(REDIS_URL).flushdb()  # no wx.login() code of an earlier run counts as used
     return {**environ, "RATELIMIT_ENABLED": "false"}
 

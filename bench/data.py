@@ -17,7 +17,7 @@ from tqdm import tqdm
 from bench.standin import openid_for
 from console.extensions import db
 from console.login.instance_dir import set_app_secret
-from console.models import Corp, LoginMethod
+from console.models import Corp, LoginMethod, Membership, User, WeChatBinding
 
 METHOD_NAME = "benchMini"
 BATCH = 50_000
@@ -78,8 +78,16 @@ def create_login_method() -> LoginMethod:
 
 
 def fill(count: int, seed: int = 1, memberships: bool = True, progress: bool = True) -> None:
-    """Add users 1..count, each bound to the benchmark's login method; call inside an app context."""
+    """Add users 1..count, each bound to the benchmark's login method; call inside an app context.
+
+    The tables' secondary indexes are dropped for the load and built again after it, which is several
+    times faster than keeping them up to date row by row (the trigram index above all).
+    """
     corp_id = db.session.scalar(select(LoginMethod.default_corp_id).where(LoginMethod.name == METHOD_NAME))
+    db.session.commit()
+    indexes = [index for model in (User, WeChatBinding, Membership) for index in model.__table__.indexes]
+    for index in indexes:
+        index.drop(db.engine)
     connection = db.engine.raw_connection()
     write = _copy_rows if db.engine.dialect.name == "postgresql" else _insert_rows
     try:
@@ -96,6 +104,8 @@ def fill(count: int, seed: int = 1, memberships: bool = True, progress: bool = T
                     write(connection, "memberships", MEMBERSHIP_COLUMNS, [(user[0], corp_id, user[5]) for user in users])
                 bar.update(len(users))
         connection.commit()
+        for index in tqdm(indexes, unit="index", disable=not progress, desc="indexes"):
+            index.create(db.engine)
         if db.engine.dialect.name == "sqlite":
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("ANALYZE")

@@ -26,7 +26,7 @@ from console.models import AccessToken, AuditEvent, User, WeChatBinding, utcnow
 
 SORTS = {"id": User.id, "name": User.name, "created": User.created_at}
 PER_PAGE = 25
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 HISTORY = 50
 MAX_ID = 2**31 - 1
 GLOB_SPECIAL = re.compile(r"([*?\[])")

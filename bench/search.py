@@ -55,7 +55,8 @@ def _starts_with(column, term: str, dialect: str):
 
 
 def _name_contains(term: str, name_fts: str | None):
-    if name_fts and not set(term) & set("%_"):  # FTS5 takes LIKE without ESCAPE: wildcards go the slow way
+    # A trigram index serves terms of 3 characters or more; FTS5 takes LIKE without ESCAPE (no wildcards)
+    if name_fts and len(term) >= 3 and not set(term) & set("%_"):
         fts = table(name_fts, column("rowid"), column("name"))
         return User.id.in_(select(fts.c.rowid).where(fts.c.name.like(f"%{term}%")))
     return User.name.icontains(term, autoescape=True)

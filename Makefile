@@ -1,10 +1,10 @@
-# Two commands on a fresh clone: `make run` (the demo) and `make test` (the whole suite).
+# Two commands on a fresh clone: `make run` (the demo) and `make test` (the whole suite); `make bench` measures.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test clean
+.PHONY: run test bench bench-profile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ test: $(VENV)/.installed-dev
 		echo "== PostgreSQL pass ($(TEST_DATABASE_URL)) =="; \
 		TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest; \
 	fi
+
+# Benchmarks (README, Benchmarks): login against a bare Flask baseline, the sign-up flow, user search at a
+# million users, on SQLite and PostgreSQL. They print tables and never fail for speed; `make test` runs none.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The login path in one process under pyinstrument: CPU per login and the call tree (DB=sqlite|postgresql).
+bench-profile: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.profile $(or $(DB),sqlite)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -50,12 +50,26 @@ class RedisLocks:
                 pass  # it expired meanwhile; another holder may own it now
 
 
+class RedisCacheAtomicAdd(RedisCache):
+    """cachelib's RedisCache whose add() is one atomic SET NX EX instead of SETNX then EXPIRE.
+
+    One round trip instead of two on every login (a wx.login() code is marked presented with add()), and
+    no key left without a lifetime should the process die between the two.
+    """
+
+    def add(self, key: str, value, timeout=None) -> bool:
+        timeout = self._normalize_timeout(timeout)
+        return bool(self._write_client.set(
+            name=f"{self._get_prefix()}{key}", value=self.serializer.dumps(value), ex=timeout if timeout != -1 else None, nx=True,
+        ))
+
+
 def init_cache(app: Flask) -> None:
     """Attach the shared cache and locks named by REDIS_URL (or in-process ones) to the app."""
     url = app.config.get("REDIS_URL")
     if url:
         client = redis.Redis.from_url(url)
-        app.extensions["shared_cache"] = RedisCache(host=client, key_prefix="console:")
+        app.extensions["shared_cache"] = RedisCacheAtomicAdd(host=client, key_prefix="console:")
         app.extensions["shared_locks"] = RedisLocks(client)
     else:
         app.extensions["shared_cache"] = SimpleCache(threshold=100_000)

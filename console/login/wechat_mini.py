@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from console.cache import shared_cache
 from console.errors import LoginError
@@ -247,10 +248,9 @@ class WeChatMiniType:
             raise LoginError("account_disabled")
         return user
 
-    def _binding_of_openid(self, openid: str) -> WeChatBinding | None:
-        return db.session.scalar(
-            select(WeChatBinding).where(WeChatBinding.login_method_id == self.method.id, WeChatBinding.openid == openid)
-        )
+    def _binding_of_openid(self, openid: str, with_user: bool = False) -> WeChatBinding | None:
+        query = select(WeChatBinding).where(WeChatBinding.login_method_id == self.method.id, WeChatBinding.openid == openid)
+        return db.session.scalar(query.options(joinedload(WeChatBinding.user)) if with_user else query)
 
     def _binding_of_user(self, user_id: int) -> WeChatBinding | None:
         return db.session.scalar(
@@ -330,7 +330,7 @@ class WeChatMiniType:
     def _login(self, session: WeChatSession) -> dict:
         """Answer a login for a WeChat identity: a loginCode for a known user, a bindCode for a new one."""
         with transaction():
-            binding = self._binding_of_openid(session.openid) or self._link_by_unionid(session)
+            binding = self._binding_of_openid(session.openid, with_user=True) or self._link_by_unionid(session)
             if binding is None:
                 if not self.method.allow_register:
                     raise LoginError("registration_closed")

@@ -1,0 +1,1 @@
+"""Benchmarks: the console against a bare Flask baseline, the full sign-up flow, and user search at scale."""

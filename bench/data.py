@@ -18,6 +18,7 @@ from bench.standin import openid_for
 from console.extensions import db
 from console.login.instance_dir import set_app_secret
 from console.models import Corp, LoginMethod, Membership, User, WeChatBinding
+from console.sqlite import NAME_SEARCH_REBUILD, NAME_SEARCH_TRIGGERS
 
 METHOD_NAME = "benchMini"
 BATCH = 50_000
@@ -93,6 +94,8 @@ def fill(count: int, seed: int = 1, memberships: bool = True, progress: bool = T
     try:
         if db.engine.dialect.name == "sqlite":
             connection.execute("PRAGMA synchronous=OFF")
+            for trigger in NAME_SEARCH_TRIGGERS:  # the name index is rebuilt once after the load
+                connection.execute(f"DROP TRIGGER {trigger}")
             connection.execute("BEGIN")
         with tqdm(total=count, unit="user", unit_scale=True, disable=not progress, desc="users") as bar:
             for start in range(1, count + 1, BATCH):
@@ -107,6 +110,10 @@ def fill(count: int, seed: int = 1, memberships: bool = True, progress: bool = T
         for index in tqdm(indexes, unit="index", disable=not progress, desc="indexes"):
             index.create(db.engine)
         if db.engine.dialect.name == "sqlite":
+            for statement in tqdm([NAME_SEARCH_REBUILD, *NAME_SEARCH_TRIGGERS.values()], unit="step",
+                                  disable=not progress, desc="name index"):
+                connection.execute(statement)
+            connection.commit()
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("ANALYZE")
         else:

@@ -150,7 +150,7 @@ class UserSearchForm(FlaskForm):
 
     q = StringField("Search", validators=[Optional(), Length(max=200)],
                     render_kw={"placeholder": "name, phone, user id, openId or unionId"})
-    sort = SelectField("Sort by", choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"), SelectChoice("id", "User id"),
-                                         SelectChoice("phone", "Phone")])
+    sort = SelectField("Sort by", choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"),
+                                         SelectChoice("id", "User id")])
     dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")])
     per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])

@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from console.sqlite import outside_the_models
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -101,6 +103,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_name=outside_the_models,
             **conf_args
         )
 

@@ -38,7 +38,10 @@ def names(page) -> list[str]:
         ("smith", ["Bob Smith", "Alice Smith"]),
         ("SMITH alice", ["Alice Smith"]),  # terms are AND-ed
         ("alice jones", []),
-        ("13800", ["Carol Jones"]),  # phone
+        ("+86138", ["Carol Jones"]),  # the start of a phone
+        ("13800", []),  # not the start of any phone
+        ("ith", ["Bob Smith", "Alice Smith"]),  # any part of a name (SQLite: through the trigram index)
+        ("mi", ["Bob Smith", "Alice Smith"]),  # shorter than a trigram
         ("100%", []),  # LIKE wildcards are literal
     ],
 )
@@ -49,7 +52,8 @@ def test_search_splits_terms_and_matches_each_across_the_columns(support, people
 def test_search_finds_users_by_id_openid_and_unionid(support, people):
     assert "Bob Smith" in names(support.get("/users", query_string={"q": str(people["ids"]["Bob Smith"])}))
     assert names(support.get("/users", query_string={"q": people["openids"]["Carol Jones"]})) == ["Carol Jones"]
-    assert names(support.get("/users", query_string={"q": people["unionids"]["Alice Smith"][3:15]})) == ["Alice Smith"]
+    assert names(support.get("/users", query_string={"q": people["unionids"]["Alice Smith"][:12]})) == ["Alice Smith"]
+    assert names(support.get("/users", query_string={"q": people["openids"]["Carol Jones"][3:15]})) == []  # starts only
 
 
 def test_sort_and_page_size_are_whitelisted(support, people):
@@ -221,3 +225,29 @@ def test_support_asks_wechat_whether_a_session_key_is_still_valid(support, peopl
     assert "WeChat still accepts Bob Smith&#39;s session key" in fresh
     assert "WeChat no longer accepts Bob Smith&#39;s session key" in stale
     assert "Still valid?" in stale
+
+
+def test_the_name_index_follows_renames_and_deletions(app, support, people):
+    from console.login.directory import UserQuery, search_users
+
+    with app.app_context():
+        bob = db.session.get(User, people["ids"]["Bob Smith"])
+        bob.name = "Robert Brown"
+        db.session.delete(db.session.get(User, people["ids"]["Carol Jones"]))
+        db.session.commit()
+        found = {user.name for user in search_users(UserQuery(q="row")).items}
+        gone = search_users(UserQuery(q="Jones")).items
+    assert found == {"Robert Brown"} and gone == []
+
+
+def test_a_long_list_is_counted_only_ten_pages_ahead(app, support):
+    from console.login.directory import UserQuery, search_users
+
+    with app.app_context():
+        db.session.add_all(User(name=f"User {index}") for index in range(250))
+        db.session.commit()
+        first = search_users(UserQuery(per_page=20))
+        last = search_users(UserQuery(per_page=20, page=13))
+    assert (first.total, first.capped) == (220, True)
+    assert (last.total, last.capped, len(last.items)) == (250, False, 10)
+    assert "More than 220 user(s)." in support.get("/users").get_data(as_text=True)

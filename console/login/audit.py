@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g
+from sqlalchemy import insert
 
 from console.extensions import db
-from console.models import AuditEvent, LoginMethod
+from console.models import AuditEvent, LoginMethod, utcnow
 
 # Detail keys that must never be written, whatever a caller passes.
 SECRET_KEYS = {"appSecret", "app_secret", "sessionKey", "session_key", "code", "ticket", "token", "bindCode", "loginCode"}
@@ -23,6 +24,7 @@ class Actor:
 
 
 PYTHON_ACTOR = Actor("app", "python")
+INSERT_EVENT = insert(AuditEvent)  # built once: every login writes an event
 
 
 def set_actor(actor: Actor) -> None:
@@ -35,10 +37,11 @@ def current_actor() -> Actor:
     return g.get("audit_actor", PYTHON_ACTOR)
 
 
-def record(action: str, *, user_id: int | None = None, method: LoginMethod | None = None, **details) -> AuditEvent:
-    """Add an audit event to the current transaction."""
+def record(action: str, *, user_id: int | None = None, method: LoginMethod | None = None, **details) -> None:
+    """Write an audit event in the current transaction."""
     actor = current_actor()
-    event = AuditEvent(
+    db.session.execute(INSERT_EVENT, dict(
+        created_at=utcnow(),
         actor_type=actor.type,
         actor=actor.name,
         action=action,
@@ -47,6 +50,4 @@ def record(action: str, *, user_id: int | None = None, method: LoginMethod | Non
         login_method_name=method.name if method else None,
         source_address=actor.address,
         details={key: value for key, value in details.items() if key not in SECRET_KEYS and value is not None},
-    )
-    db.session.add(event)
-    return event
+    ))

@@ -36,8 +36,12 @@ def user_corps(user_id: int) -> list[Corp]:
 
 
 def corp_list(user_id: int) -> list[dict]:
-    """[{"corpId", "name"}] of the user's corps."""
-    return [{"corpId": corp.slug, "name": corp.name} for corp in user_corps(user_id)]
+    """[{"corpId", "name"}] of the user's corps (columns only: every login answers it)."""
+    rows = db.session.execute(
+        select(Corp.slug, Corp.name).join(Membership, Membership.corp_id == Corp.id)
+        .where(Membership.user_id == user_id).order_by(Corp.name, Corp.id)
+    )
+    return [{"corpId": slug, "name": name} for slug, name in rows]
 
 
 def binding_list(user_id: int) -> list[dict]:

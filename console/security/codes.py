@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from console.extensions import db
 from console.models import OneTimeCode, utcnow
@@ -15,6 +15,7 @@ from console.models import OneTimeCode, utcnow
 # 32 random bytes: 256 bits, url-safe base64 without padding (43 characters)
 TOKEN_BYTES = 32
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
+INSERT_CODE = insert(OneTimeCode)  # built once: every login writes a code
 
 
 def new_secret_value() -> str:
@@ -33,11 +34,12 @@ def looks_like_token(value: str) -> bool:
 
 
 def issue_code(kind: str, ttl_seconds: int, **fields) -> str:
-    """Add a one-time code of `kind` to the session and return its value (only the digest is stored)."""
+    """Write a one-time code of `kind` in the current transaction and return its value (only its digest is stored)."""
     value = new_secret_value()
-    db.session.add(
-        OneTimeCode(kind=kind, digest=digest(value), expires_at=utcnow() + timedelta(seconds=ttl_seconds), **fields)
-    )
+    now = utcnow()
+    db.session.execute(INSERT_CODE, dict(
+        kind=kind, digest=digest(value), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds), **fields
+    ))
     return value
 
 

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from console.errors import LoginError, Refused
+from console.errors import Refused
 from console.login import find_login_method
 from console.login.accounts import create_account, validate_username
 from console.login.audit import Actor, record, set_actor
@@ -38,7 +38,7 @@ def one_line_errors(command):
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (LoginError, Refused) as exc:
+        except Refused as exc:
             raise click.ClickException(exc.message) from None
 
     return run

@@ -1,4 +1,4 @@
-"""The one exception of the service, and the contract's table of error codes."""
+"""The service's refusals: Refused for the console's rules, LoginError (a Refused) with the contract's codes."""
 
 from __future__ import annotations
 
@@ -36,25 +36,6 @@ ERRORS: dict[str, tuple[int, str]] = {
 }
 
 
-class LoginError(Exception):
-    """A failure the caller can act on; `code` is one of the contract's error codes."""
-
-    def __init__(self, code: str, message: str | None = None, *, wechat_errcode: int | None = None):
-        status, default_message = ERRORS[code]
-        self.code = code
-        self.status = status
-        self.message = message or default_message
-        self.wechat_errcode = wechat_errcode
-        super().__init__(f"{code}: {self.message}")
-
-    def to_dict(self) -> dict:
-        """The body of the JSON error answer."""
-        error = {"code": self.code, "message": self.message}
-        if self.wechat_errcode is not None:
-            error["wechatErrcode"] = self.wechat_errcode
-        return {"error": error}
-
-
 class Refused(Exception):
     """A console action that a business rule refuses; the message is for the person, `field` names the input at fault."""
 
@@ -62,3 +43,22 @@ class Refused(Exception):
         self.message = message
         self.field = field
         super().__init__(message)
+
+
+class LoginError(Refused):
+    """A failure the caller can act on; `code` is one of the contract's error codes."""
+
+    def __init__(self, code: str, message: str | None = None, *, wechat_errcode: int | None = None):
+        status, default_message = ERRORS[code]
+        super().__init__(message or default_message)
+        self.code = code
+        self.status = status
+        self.wechat_errcode = wechat_errcode
+        self.args = (f"{code}: {self.message}",)
+
+    def to_dict(self) -> dict:
+        """The body of the JSON error answer."""
+        error = {"code": self.code, "message": self.message}
+        if self.wechat_errcode is not None:
+            error["wechatErrcode"] = self.wechat_errcode
+        return {"error": error}

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect
 from flask_login import current_user
 
 from console.auth.views import name_console_actor
-from console.errors import LoginError, Refused
+from console.errors import Refused
 from console.extensions import login_manager
 from console.models import utcnow
 
@@ -48,7 +48,7 @@ def age(moment: datetime) -> str:
     return "just now"
 
 
-def show_refusal(error: Refused | LoginError, form=None) -> None:
+def show_refusal(error: Refused, form=None) -> None:
     """Put a refusal next to the form field it names, or flash it."""
     field = getattr(error, "field", None)
     if form is not None and field and field in form:

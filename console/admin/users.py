@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 
 from console.admin import bp, run_action, show_refusal
 from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
-from console.errors import LoginError, Refused
+from console.errors import Refused
 from console.extensions import db
 from console.login import directory, element_for
 from console.login.methods import list_methods
@@ -70,8 +70,8 @@ def users_unbind(user_id: int, method_id: int):
     if form.validate_on_submit():
         try:
             element_for(method).removeBinding(user.id, reason=form.reason.data)
-        except LoginError as error:
-            show_refusal(error, form)
+        except Refused as refusal:
+            show_refusal(refusal, form)
         else:
             flash(f"Unbound {user.name} from {method.title}.", "success")
             return redirect(url_for(".users_detail", user_id=user.id))
@@ -85,8 +85,8 @@ def users_check_session_key(user_id: int, method_id: int):
     method = db.get_or_404(LoginMethod, method_id)
     try:
         verdict = element_for(method).checkSessionKey(user.id)
-    except LoginError as error:
-        show_refusal(error)
+    except Refused as refusal:
+        show_refusal(refusal)
     else:
         if verdict["valid"]:
             flash(f"WeChat still accepts {user.name}'s session key for {method.title}.", "success")
@@ -106,8 +106,8 @@ def users_ticket(user_id: int):
     method = db.get_or_404(LoginMethod, ticket_form.login_method_id.data)
     try:
         ticket = element_for(method).issueBindTicket(user.id)
-    except LoginError as error:
-        show_refusal(error)
+    except Refused as refusal:
+        show_refusal(refusal)
         return redirect(url_for(".users_detail", user_id=user.id))
     qr = Markup(segno.make(ticket, error="m").svg_inline(scale=5, title="Bind ticket"))
     response = render_template("admin/ticket.html", user=user, method=method, ticket=ticket, qr=qr)

@@ -323,13 +323,10 @@ def list_apps():
 @bp.post("/sim/codes")
 def mint_code():
     """Mint a wx.login() code for a simulated user of a simulated app."""
-    body = _json_body()
-    known, error = _known_user(body)
-    if error:
-        return error
+    body, known = _control_request()
+    if body is None:
+        return known
     errcode, fault, delay, wanted = body.get("errcode"), body.get("fault"), body.get("delay", 0), body.get("code")
-    if errcode is not None and not isinstance(errcode, int):
-        return _bad_request("errcode must be an integer")
     if fault is not None and fault not in FAULTS:
         return _bad_request(f"fault must be one of {', '.join(FAULTS)}")
     if not isinstance(delay, (int, float)) or not 0 <= delay <= 30:
@@ -349,39 +346,40 @@ def reset_token(app_id: str):
     return jsonify({"appId": app_id, "reset": True})
 
 
-def _known_user(body: dict):
-    """(appId, user) from a control request, or an error answer."""
-    state = _state()
-    app_id, user = body.get("appId"), body.get("user")
+def _control_request():
+    """(body, (appId, user)) of a request to mint something for a simulated user, or (None, an error answer).
+
+    Checks what every such request carries: a registered appId, a user name and, when given, an integer errcode.
+    """
+    body, state = _json_body(), _state()
+    app_id, user, errcode = body.get("appId"), body.get("user"), body.get("errcode")
     if not isinstance(app_id, str) or app_id not in state.apps:
         return None, _bad_request("appId must name a registered simulated app (PUT /_wechat/sim/apps/<appId>)")
     if not isinstance(user, str) or not user.strip() or len(user) > 64:
         return None, _bad_request("user must be a name of 1 to 64 characters")
-    return (app_id, user), None
+    if errcode is not None and not isinstance(errcode, int):
+        return None, _bad_request("errcode must be an integer")
+    return body, (app_id, user)
 
 
 @bp.post("/sim/phone-codes")
 def mint_phone_code():
     """Mint a getPhoneNumber button code for a simulated user."""
-    body = _json_body()
-    known, error = _known_user(body)
-    if error:
-        return error
+    body, known = _control_request()
+    if body is None:
+        return known
     phone, country, errcode = body.get("phoneNumber", "13800138000"), body.get("countryCode", "86"), body.get("errcode")
     if not isinstance(phone, str) or not phone.isdigit() or not isinstance(country, str) or not country.isdigit():
         return _bad_request("phoneNumber and countryCode must be digits")
-    if errcode is not None and not isinstance(errcode, int):
-        return _bad_request("errcode must be an integer")
     return jsonify({"code": _state().mint_phone_code(*known, phone, country, errcode), "expiresIn": CODE_TTL})
 
 
 @bp.post("/sim/encrypted-data")
 def encrypted_data():
     """Seal data for a simulated user under their current session_key, with rawData and its signature."""
-    body = _json_body()
-    known, error = _known_user(body)
-    if error:
-        return error
+    body, known = _control_request()
+    if body is None:
+        return known
     data = body.get("data", {})
     if not isinstance(data, dict):
         return _bad_request("data must be a JSON object")

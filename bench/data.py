@@ -16,9 +16,9 @@ from tqdm import tqdm
 
 from bench.standin import openid_for
 from console.extensions import db
-from console.login.instance_dir import set_app_secret
+from console.services.login_methods import set_app_secret
 from console.models import Corp, LoginMethod, Membership, User, WeChatBinding
-from console.sqlite import NAME_SEARCH_REBUILD, NAME_SEARCH_TRIGGERS
+from console.models.name_search import NAME_SEARCH_REBUILD, NAME_SEARCH_TRIGGERS
 
 METHOD_NAME = "benchMini"
 BATCH = 50_000

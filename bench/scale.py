@@ -133,7 +133,7 @@ def run(kind: str) -> str:
             f"{time_pages(environ, values)}\n")
 
 
-def _time_queries(named_calls, title: str = "query (SQL of console/login/directory.py)") -> str:
+def _time_queries(named_calls, title: str = "query (SQL of console/services/users.py)") -> str:
     rows = []
     for name, call in named_calls:
         median, p95, result = timed(call)

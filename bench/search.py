@@ -1,13 +1,13 @@
 """What the console's user pages run, called in an app context: the product's own search and user page.
 
-The search's rules live in console/login/directory.py (one place); this module only names the calls the
+The search's rules live in console/services/users.py (one place); this module only names the calls the
 benchmark times.
 """
 
 from __future__ import annotations
 
 from console.extensions import db
-from console.login import directory
+from console.services import api_tokens, bindings, users
 from console.models import User
 
 PER_PAGE = 20  # the console's default page size
@@ -15,7 +15,7 @@ PER_PAGE = 20  # the console's default page size
 
 def search_users(q: str = "", sort: str = "created", descending: bool = True, page: int = 1):
     """One page of the console's user list for a search, as the users page asks for it."""
-    return directory.search_users(directory.UserQuery(q=q, sort=sort, desc=descending, page=page, per_page=PER_PAGE))
+    return users.search_users(users.UserQuery(q=q, sort=sort, desc=descending, page=page, per_page=PER_PAGE))
 
 
 def user_page(user_id: int) -> dict:
@@ -23,7 +23,7 @@ def user_page(user_id: int) -> dict:
     user = db.session.get(User, user_id)
     return {
         "user": user,
-        "bindings": directory.user_bindings(user),
-        "tokens": directory.active_tokens(user),
-        "history": directory.user_history(user),
+        "bindings": bindings.user_bindings(user),
+        "tokens": api_tokens.active_tokens(user),
+        "history": users.user_history(user),
     }

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from console import sqlite  # noqa: F401  (SQLite's pragmas and write transactions)
+from console import database  # noqa: F401  (SQLite's pragmas and write transactions)
 from console.config import load_config
 from console.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -18,7 +18,7 @@ class ConsoleApp(Flask):
 
     def getElement(self, fullName: str):
         """The login method's Type instance (inside an application context)."""
-        from console.login import get_element
+        from console.seed.registry import get_element
 
         return get_element(fullName)
 
@@ -62,6 +62,7 @@ def register_logging(app: ConsoleApp) -> None:
 def register_extensions(app: ConsoleApp) -> None:
     """Bind the extensions, the key ring, the shared cache and the WeChat client to the app."""
     from console import models  # noqa: F401  (registers the tables)
+    from console.seed import wechat_mini  # noqa: F401  (registers the official Type)
     from console.cache import init_cache
     from console.security.keyring import KeyRing
     from console.wechat.client import init_wechat_client
@@ -90,17 +91,17 @@ def register_blueprints(app: ConsoleApp) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     if app.config["WECHAT_SIMULATOR"]:
-        from console.wechat.simulator import bp as simulator_bp
-        from console.wechat.simulator import init_simulator
+        from console.wechat.simulator import BLUEPRINTS, init_simulator
 
-        csrf.exempt(simulator_bp)
-        limiter.exempt(simulator_bp)
+        for simulator_bp in BLUEPRINTS:
+            csrf.exempt(simulator_bp)
+            limiter.exempt(simulator_bp)
         init_simulator(app)
 
 
 def register_errors(app: ConsoleApp) -> None:
     """JSON errors under /api/, pages elsewhere."""
-    from console.api.errors import register_error_handlers
+    from console.errors import register_error_handlers
 
     register_error_handlers(app)
 

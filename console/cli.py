@@ -10,14 +10,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from console.database import transaction
 from console.errors import Refused
-from console.login import find_login_method
-from console.login.accounts import create_account, validate_username
-from console.login.audit import Actor, record, set_actor
-from console.login.element import element_for, transaction
-from console.login.instance_dir import export_instance_dir, import_instance_dir
-from console.login.methods import binding_counts, list_methods
 from console.models import ROLES
+from console.seed.instance_dir import export_instance_dir, import_instance_dir
+from console.services.audit import Actor, record, set_actor
+from console.services.bindings import issue_bind_ticket
+from console.services.console_accounts import create_account, validate_username
+from console.services.login_methods import binding_counts, find_login_method, list_methods
 
 
 def audited(command):
@@ -110,7 +110,7 @@ def list_command():
 @one_line_errors
 def issue_ticket(user_id: int, method: str):
     """Print a one-time bind ticket (10 minutes) for USER_ID to bind login method METHOD."""
-    ticket = element_for(find_login_method(method)).issueBindTicket(user_id)
+    ticket = issue_bind_ticket(find_login_method(method), user_id)
     click.echo(ticket)
 
 
@@ -138,7 +138,7 @@ def rotate_keys(batch_size: int):
 @audited
 def demo_setup():
     """Create the demo admin and login method on first run (make run calls this) and say where to sign in."""
-    from console.login.demo import ensure_demo
+    from console.demo import ensure_demo
 
     state_path = current_app.config.get("WECHAT_SIMULATOR_STATE")
     if not state_path:

@@ -1,6 +1,20 @@
-"""The service's refusals: Refused for the console's rules, LoginError (a Refused) with the contract's codes."""
+"""The one root of the service's refusals, the contract's error table, and the app's error handlers.
+
+Refused is what a business rule raises; LoginError is a Refused that carries one of the contract's codes
+(section 4), the one exception class the seed's Python API raises. The handlers answer the contract's
+JSON under /api/ and a page elsewhere.
+"""
 
 from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from console.logs import note_error
+
+log = logging.getLogger(__name__)
 
 # code -> (HTTP status, the default sentence a developer can act on)
 ERRORS: dict[str, tuple[int, str]] = {
@@ -35,9 +49,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "internal_error": (500, "Something went wrong on our side; it has been logged."),
 }
 
-
 class Refused(Exception):
-    """A console action that a business rule refuses; the message is for the person, `field` names the input at fault."""
+    """A request that a business rule refuses; the message is for the person, `field` names the input at fault."""
 
     def __init__(self, message: str, field: str | None = None):
         self.message = message
@@ -46,7 +59,7 @@ class Refused(Exception):
 
 
 class LoginError(Refused):
-    """A failure the caller can act on; `code` is one of the contract's error codes."""
+    """A refusal the caller can act on; `code` is one of the contract's error codes."""
 
     def __init__(self, code: str, message: str | None = None, *, wechat_errcode: int | None = None):
         status, default_message = ERRORS[code]
@@ -58,7 +71,64 @@ class LoginError(Refused):
 
     def to_dict(self) -> dict:
         """The body of the JSON error answer."""
-        error = {"code": self.code, "message": self.message}
+        error: dict[str, str | int] = {"code": self.code, "message": self.message}
         if self.wechat_errcode is not None:
             error["wechatErrcode"] = self.wechat_errcode
         return {"error": error}
+
+
+HTTP_STATUS_TO_CODE = {
+    400: "invalid_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "invalid_request",
+    429: "rate_limited",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/_wechat/")
+
+
+def error_response(error: LoginError) -> Response:
+    """The contract's JSON error answer, with the headers its status calls for."""
+    note_error(error)
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on the app (blueprint handlers miss unmatched URLs, so these are app-wide)."""
+
+    @app.errorhandler(LoginError)
+    def handle_login_error(error: LoginError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        status = error.code or 500
+        if not _wants_json():
+            return render_template("errors/error.html", error=error), status
+        code = HTTP_STATUS_TO_CODE.get(status, "invalid_request" if status < 500 else "internal_error")
+        message = None
+        if status == 413:
+            message = "The body is too large."
+        elif status == 429:
+            message = f"Too many requests ({error.description}); try again after Retry-After seconds."
+        response = error_response(LoginError(code, message))
+        response.status_code = status
+        if status == 429:
+            retry_after = getattr(error, "retry_after", None)
+            response.headers["Retry-After"] = str(retry_after or 60)
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(LoginError("internal_error"))
+        return render_template("errors/error.html", error=None), 500

@@ -14,9 +14,9 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from console.extensions import db
-from console.login.instance_dir import set_app_secret
+from console.services.login_methods import set_app_secret
 from console.models import Corp, LoginMethod
-from console.wechat.simulator import SimulatorState
+from console.wechat.simulator.state import SimulatorState
 
 
 FUZZ_CASES_RUN = pytest.StashKey[int]()  # how many API calls schemathesis generated in this run

@@ -224,7 +224,7 @@ def test_issue_ticket_refuses_unknown_users_and_methods(app, cli, harness, args,
 
 def test_demo_setup_creates_the_demo_once_and_prints_the_password_once(environ, tmp_path):
     from console import create_app
-    from console.wechat.simulator import SimulatorState
+    from console.wechat.simulator.state import SimulatorState
 
     state = tmp_path / "simulator.json"
     app = create_app({"TESTING": True, "WECHAT_SIMULATOR_STATE": str(state)}, environ={**environ, "WECHAT_SIMULATOR": "1"})

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from console import create_app
 from console.extensions import db
-from console.sqlite import outside_the_models
+from console.models.name_search import outside_the_models
 
 
 def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(environ):

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import create_engine, text
 
-from console.sqlite import WRITE_OPTION
+from console.database import WRITE_OPTION
 
 
 @pytest.fixture

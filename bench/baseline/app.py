@@ -2,7 +2,7 @@
 
 Nothing else: no validation beyond the JSON, no audit, no session key, no cache, no log line. It reads
 DATABASE_URL, WECHAT_API_BASE and WECHAT_TIMEOUT like the console, and takes the console's SQLite
-settings (WAL, busy timeout, writes that begin as writes) from console.sqlite, so both contenders meet
+settings (WAL, busy timeout, writes that begin as writes) from console.database, so both contenders meet
 the same database.
 """
 
@@ -18,7 +18,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, insert, select
 
 from bench.baseline.schema import LOGIN_METHOD_ID, bindings, codes
-from console.sqlite import WRITE_OPTION
+from console.database import WRITE_OPTION
 
 JSCODE2SESSION = os.environ["WECHAT_API_BASE"] + "/sns/jscode2session"
 TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", "5"))

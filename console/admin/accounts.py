@@ -9,7 +9,7 @@ from console.admin import admin_required, bp, run_action, show_refusal
 from console.admin.forms import AccountForm, PasswordForm, RoleForm
 from console.errors import Refused
 from console.extensions import db
-from console.login import accounts
+from console.services import console_accounts as accounts
 from console.models import ROLES, AdminAccount
 
 

@@ -7,7 +7,7 @@ from wtforms import SelectChoice
 
 from console.admin import bp
 from console.admin.forms import AuditFilterForm
-from console.login.reports import AuditFilter, audit_actions, audit_csv, audit_page
+from console.services.audit import AuditFilter, audit_actions, audit_csv, audit_page
 
 
 def _filter() -> tuple[AuditFilterForm, AuditFilter]:

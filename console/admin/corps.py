@@ -8,7 +8,7 @@ from console.admin import admin_required, bp, show_refusal
 from console.admin.forms import CorpForm, RenameCorpForm
 from console.errors import Refused
 from console.extensions import db
-from console.login import directory
+from console.services import corps as directory
 from console.models import Corp
 
 

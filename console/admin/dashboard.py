@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, render_template
 
 from console.admin import bp
-from console.login.metrics import WECHAT_ERROR_CODES
-from console.login.reports import dashboard
+from console.services.dashboard import dashboard
+from console.services.gateway import WECHAT_ERROR_CODES
 
 
 @bp.get("/")

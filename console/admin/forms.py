@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from console.login.directory import PAGE_SIZES
+from console.services.users import PAGE_SIZES
 from console.models import ROLES
 
 MAX_UPLOAD = 256 * 1024

@@ -11,8 +11,9 @@ from console.admin import admin_required, bp, show_refusal
 from console.admin.forms import DeleteMethodForm, ExportForm, ImportForm, MethodForm
 from console.errors import Refused
 from console.extensions import db
-from console.login import methods
-from console.login.directory import list_corps
+from console.seed import instance_dir
+from console.services import login_methods as methods
+from console.services.corps import list_corps
 from console.models import LoginMethod
 
 NO_CORP = SelectChoice(0, "— none —")
@@ -111,7 +112,7 @@ def login_methods_import():
     form = ImportForm()
     if form.validate_on_submit():
         try:
-            method, created = methods.import_upload(
+            method, created = instance_dir.import_upload(
                 form.name.data.strip(), form.element.data.read(), form.config.data.filename, form.config.data.read(),
                 update=form.update.data,
             )
@@ -133,7 +134,7 @@ def login_methods_export(method_id: int):
     form = ExportForm()
     if not form.validate_on_submit():
         return redirect(url_for(".login_methods_edit", method_id=method.id))
-    archive = methods.export_zip(method, include_secret=form.include_secret.data)
+    archive = instance_dir.export_zip(method, include_secret=form.include_secret.data)
     response = send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
                          download_name=f"{method.name}.zip")
     response.headers["Cache-Control"] = "no-store"

@@ -8,7 +8,8 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from console.admin import admin_required, bp
 from console.extensions import db
-from console.login import methods
+from console import demo
+from console.services import login_methods
 from console.models import LoginMethod
 
 
@@ -28,7 +29,7 @@ def simulator_required(view):
 @simulator_required
 def simulator_index():
     """Pick a login method and a simulated WeChat user; the page's script calls the API like a mini program."""
-    return render_template("admin/simulator.html", methods=methods.list_methods(), simulated=methods.simulated_app_ids())
+    return render_template("admin/simulator.html", methods=login_methods.list_methods(), simulated=demo.simulated_app_ids())
 
 
 @bp.post("/simulator/apps/<int:method_id>")
@@ -37,6 +38,6 @@ def simulator_index():
 def simulator_register(method_id: int):
     """Teach the simulator a login method's appId and appSecret (the secret stays on the server)."""
     method = db.get_or_404(LoginMethod, method_id)
-    methods.register_with_simulator(method)
+    demo.register_with_simulator(method)
     flash(f"The simulator now knows {method.title} ({method.app_id}).", "success")
     return redirect(url_for(".simulator_index", method=method.name))

@@ -11,18 +11,18 @@ from console.admin import bp, run_action, show_refusal
 from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
 from console.errors import Refused
 from console.extensions import db
-from console.login import directory, element_for
-from console.login.methods import list_methods
+from console.services import api_tokens, bindings, corps, user_data, users
+from console.services.login_methods import list_methods
 from console.models import LoginMethod, User
 
 
 @bp.get("/users")
 def users_list():
     """Users matching every search term, with a whitelisted sort and page size; pager links keep the query."""
-    query = directory.UserQuery.from_args(request.args)
+    query = users.UserQuery.from_args(request.args)
     form = UserSearchForm(formdata=None, q=query.q, sort=query.sort, dir="desc" if query.desc else "asc",
                           per_page=str(query.per_page))
-    return render_template("admin/users.html", form=form, query=query, page=directory.search_users(query))
+    return render_template("admin/users.html", form=form, query=query, page=users.search_users(query))
 
 
 def _ticket_form(user: User) -> TicketForm:
@@ -38,7 +38,7 @@ def _membership_form(user: User) -> MembershipForm:
     member_of = {membership.corp_id for membership in user.memberships}
     form = MembershipForm()
     form.corp_id.choices = [
-        SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in directory.list_corps() if corp.id not in member_of
+        SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in corps.list_corps() if corp.id not in member_of
     ]
     return form
 
@@ -47,9 +47,9 @@ def _user_page(user: User, ticket_form=None, membership_form=None, status: int =
     return render_template(
         "admin/user.html",
         user=user,
-        bindings=directory.user_bindings(user),
-        tokens=directory.active_tokens(user),
-        history=directory.user_history(user),
+        bindings=bindings.user_bindings(user),
+        tokens=api_tokens.active_tokens(user),
+        history=users.user_history(user),
         ticket_form=ticket_form or _ticket_form(user),
         membership_form=membership_form or _membership_form(user),
     ), status
@@ -69,7 +69,7 @@ def users_unbind(user_id: int, method_id: int):
     form = UnbindForm()
     if form.validate_on_submit():
         try:
-            element_for(method).removeBinding(user.id, reason=form.reason.data)
+            bindings.remove_binding(method, user.id, reason=form.reason.data)
         except Refused as refusal:
             show_refusal(refusal, form)
         else:
@@ -84,7 +84,7 @@ def users_check_session_key(user_id: int, method_id: int):
     user = db.get_or_404(User, user_id)
     method = db.get_or_404(LoginMethod, method_id)
     try:
-        verdict = element_for(method).checkSessionKey(user.id)
+        verdict = user_data.check_session_key(method, user.id)
     except Refused as refusal:
         show_refusal(refusal)
     else:
@@ -105,7 +105,7 @@ def users_ticket(user_id: int):
         return _user_page(user, ticket_form=ticket_form, status=400)
     method = db.get_or_404(LoginMethod, ticket_form.login_method_id.data)
     try:
-        ticket = element_for(method).issueBindTicket(user.id)
+        ticket = bindings.issue_bind_ticket(method, user.id)
     except Refused as refusal:
         show_refusal(refusal)
         return redirect(url_for(".users_detail", user_id=user.id))
@@ -122,7 +122,7 @@ def users_add_membership(user_id: int):
     if not form.validate_on_submit():
         return _user_page(user, membership_form=form, status=400)
     try:
-        directory.add_membership(user, form.corp_id.data)
+        corps.add_membership(user, form.corp_id.data)
     except Refused as refusal:
         show_refusal(refusal, form)
         return _user_page(user, membership_form=form, status=400)
@@ -139,25 +139,25 @@ def _act(user: User, action, done: str):
 def users_remove_membership(user_id: int, corp_id: int):
     """Remove the user from a corp."""
     user = db.get_or_404(User, user_id)
-    return _act(user, lambda: directory.remove_membership(user, corp_id), "Removed the membership.")
+    return _act(user, lambda: corps.remove_membership(user, corp_id), "Removed the membership.")
 
 
 @bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
 def users_revoke_token(user_id: int, token_id: int):
     """Revoke one of the user's access tokens."""
     user = db.get_or_404(User, user_id)
-    return _act(user, lambda: directory.revoke_token(user, token_id), "Revoked the access token.")
+    return _act(user, lambda: api_tokens.revoke_token(user, token_id), "Revoked the access token.")
 
 
 @bp.post("/users/<int:user_id>/disable")
 def users_disable(user_id: int):
     """Disable the user: their tokens stop working and they cannot log in."""
     user = db.get_or_404(User, user_id)
-    return _act(user, lambda: directory.set_user_disabled(user, True), f"Disabled {user.name}.")
+    return _act(user, lambda: users.set_user_disabled(user, True), f"Disabled {user.name}.")
 
 
 @bp.post("/users/<int:user_id>/enable")
 def users_enable(user_id: int):
     """Enable the user again."""
     user = db.get_or_404(User, user_id)
-    return _act(user, lambda: directory.set_user_disabled(user, False), f"Enabled {user.name}.")
+    return _act(user, lambda: users.set_user_disabled(user, False), f"Enabled {user.name}.")

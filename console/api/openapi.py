@@ -6,9 +6,9 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
-from console.api import schemas
 from console.errors import ERRORS
-from console.login import inputs
+from console.services import answers as schemas
+from console.services import inputs
 
 WECHAT_ERRORS = ["invalid_code", "code_used", "user_blocked", "wechat_rate_limited", "wechat_misconfigured", "wechat_unavailable"]
 METHOD_ERRORS = ["login_method_not_found", "login_method_disabled"]

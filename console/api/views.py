@@ -1,4 +1,4 @@
-"""The mini program's endpoints: parse the JSON body, call the login element, answer JSON."""
+"""The mini program's endpoints: parse the JSON body, call the login method's Type (or a service), answer JSON."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from flask import current_app, jsonify, request
 
 from console.api import bp
 from console.extensions import limiter
-from console.login import element_for, find_login_method
-from console.login.audit import Actor, set_actor
-from console.login.inputs import (
+from console.seed.registry import element_for
+from console.services.api_tokens import authenticate, describe, exchange_login_code, logout
+from console.services.audit import Actor, set_actor
+from console.services.inputs import (
     BindInput,
     DecryptInput,
     EmptyInput,
@@ -18,7 +19,7 @@ from console.login.inputs import (
     TokenInput,
     validated,
 )
-from console.login.sessions import authenticate, describe, exchange_login_code, logout
+from console.services.login_methods import find_login_method
 
 
 def _per_address() -> str:
@@ -80,13 +81,13 @@ def register(name: str):
 def token():
     """Exchange a loginCode for a bearer access token, in one of the user's corps."""
     args = _body(TokenInput)
-    return jsonify(exchange_login_code(args.loginCode, args.corpId))
+    return jsonify(exchange_login_code(args.loginCode, args.corpId).model_dump())
 
 
 @bp.get("/me")
 def me():
     """The signed-in user, their corps and their WeChat bindings."""
-    return jsonify(describe(_bearer()))
+    return jsonify(describe(_bearer()).model_dump())
 
 
 @bp.post("/wechat-mini/<name>/bind")
@@ -133,7 +134,7 @@ def phone(name: str):
 def logout_view():
     """Revoke the bearer token at once."""
     _body(EmptyInput)
-    return jsonify(logout(_bearer()))
+    return jsonify(logout(_bearer()).model_dump())
 
 
 @bp.get("/openapi.json")

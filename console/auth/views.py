@@ -10,8 +10,8 @@ from flask_login import current_user, login_user, logout_user
 from console.auth import bp
 from console.auth.forms import SignInForm
 from console.extensions import limiter, login_manager
-from console.login import accounts
-from console.login.audit import Actor, set_actor
+from console.services import console_accounts as accounts
+from console.services.audit import Actor, set_actor
 
 SESSION_KEY = "console_session"
 

@@ -3,7 +3,7 @@ from logging.config import fileConfig
 
 from flask import current_app
 
-from console.sqlite import outside_the_models
+from console.models.name_search import outside_the_models
 
 from alembic import context
 

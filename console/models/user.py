@@ -8,7 +8,7 @@ from sqlalchemy import DDL, ForeignKey, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from console.extensions import db
-from console.sqlite import NAME_SEARCH_DDL
+from console.models.name_search import NAME_SEARCH_DDL
 from console.models.types import UTCDateTime, utcnow
 
 USER_ACTIVE = "active"
@@ -75,6 +75,6 @@ class Membership(db.Model):
 event.listen(
     User.__table__, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
 )
-# SQLite's trigram index on names (console/sqlite.py; migration 0004 creates the same).
+# SQLite's trigram index on names (console/models/name_search.py; migration 0004 creates the same).
 for _statement in NAME_SEARCH_DDL:
     event.listen(User.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))

@@ -1,4 +1,6 @@
-"""The WeChat server API over HTTP, with every answer mapped to the contract's error codes.
+"""The WeChat server API over HTTP. Failures raise this module's own errors: WeChatRefused carries
+WeChat's errcode, WeChatUnavailable says WeChat could not be reached or read (services map both to
+the contract's codes).
 
 The appSecret travels in jscode2session's query string (WeChat's design), so no URL of this module
 is ever logged or put into an exception, and no requests exception is chained into ours.
@@ -12,21 +14,28 @@ from dataclasses import dataclass
 
 import requests
 
-from console.errors import LoginError
 
 log = logging.getLogger(__name__)
 
-# WeChat's errcodes that say the app's credentials (or its setup) are wrong, not the user's code.
-MISCONFIGURED_ERRCODES = {40001, 40002, 40013, 40125, 40164, 41002, 41004, 42001, 48001, 61024}
 INVALID_SIGNATURE = 87009
-INVALID_ACCESS_TOKEN = 40001
-ERRCODE_TO_ERROR = {
-    40029: "invalid_code",
-    40163: "code_used",
-    40226: "user_blocked",
-    45011: "wechat_rate_limited",
-    -1: "wechat_unavailable",
-}
+INVALID_CODE = 40029
+
+
+class WeChatError(Exception):
+    """WeChat's server API failed; the message never holds a URL, a secret or a code."""
+
+
+class WeChatRefused(WeChatError):
+    """WeChat answered an errcode."""
+
+    def __init__(self, errcode: int, errmsg: str):
+        super().__init__(f"WeChat answered errcode {errcode} ({errmsg[:80]})")
+        self.errcode = errcode
+        self.errmsg = errmsg[:80]
+
+
+class WeChatUnavailable(WeChatError):
+    """WeChat could not be reached in time, answered an HTTP error, or answered something unreadable."""
 
 
 # What jscode2session answers a code that cannot exist: 40029 once the appId and appSecret passed.
@@ -55,18 +64,6 @@ class WeChatSession:
         return f"WeChatSession(openid={self.openid!r}, unionid={self.unionid!r})"
 
 
-def error_for_errcode(errcode: int, errmsg: str) -> LoginError:
-    """The contract's error for one of WeChat's errcodes."""
-    if errcode in MISCONFIGURED_ERRCODES:
-        code = "wechat_misconfigured"
-    else:
-        code = ERRCODE_TO_ERROR.get(errcode, "wechat_unavailable")
-    message = None
-    if code in ("wechat_misconfigured", "wechat_unavailable"):
-        message = f"{LoginError(code).message} WeChat answered errcode {errcode} ({errmsg[:80]})."
-    return LoginError(code, message, wechat_errcode=errcode)
-
-
 class WeChatClient:
     """Calls WeChat's server API at `base_url`, each call bounded by `timeout` seconds, never retried."""
 
@@ -81,9 +78,7 @@ class WeChatClient:
         answer = self._call("GET", "/sns/jscode2session", params=params)
         openid, session_key = answer.get("openid"), answer.get("session_key")
         if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
-            raise LoginError(
-                "wechat_unavailable", "WeChat's answer to jscode2session had no openid or session_key; try again."
-            )
+            raise WeChatUnavailable("WeChat's answer to jscode2session had no openid or session_key")
         unionid = answer.get("unionid")
         return WeChatSession(openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None)
 
@@ -92,12 +87,14 @@ class WeChatClient:
         params = {"appid": app_id, "secret": app_secret, "js_code": PROBE_CODE, "grant_type": "authorization_code"}
         try:
             self._call("GET", "/sns/jscode2session", params=params)
-        except LoginError as error:
-            if error.wechat_errcode == 40029:
-                return CredentialsVerdict(True, error.wechat_errcode)  # the code was judged, so the credentials passed
-            if error.wechat_errcode in WRONG_CREDENTIALS_ERRCODES:
-                return CredentialsVerdict(False, error.wechat_errcode)
-            return CredentialsVerdict(None, error.wechat_errcode, error.message)
+        except WeChatRefused as error:
+            if error.errcode == INVALID_CODE:
+                return CredentialsVerdict(True, error.errcode)  # the code was judged, so the credentials passed
+            if error.errcode in WRONG_CREDENTIALS_ERRCODES:
+                return CredentialsVerdict(False, error.errcode)
+            return CredentialsVerdict(None, error.errcode, str(error))
+        except WeChatUnavailable as error:
+            return CredentialsVerdict(None, None, str(error))
         return CredentialsVerdict(True, None)
 
     def stable_token(self, app_id: str, app_secret: str) -> tuple[str, int]:
@@ -106,7 +103,7 @@ class WeChatClient:
         answer = self._call("POST", "/cgi-bin/stable_token", body=body)
         token, expires_in = answer.get("access_token"), answer.get("expires_in")
         if not isinstance(token, str) or not token or not isinstance(expires_in, int):
-            raise LoginError("wechat_unavailable", "WeChat's answer to stable_token had no access_token; try again.")
+            raise WeChatUnavailable("WeChat's answer to stable_token had no access_token")
         return token, expires_in
 
     def phone_number(self, access_token: str, code: str, openid: str | None = None) -> dict:
@@ -115,7 +112,7 @@ class WeChatClient:
         answer = self._call("POST", "/wxa/business/getuserphonenumber", params={"access_token": access_token}, body=body)
         info = answer.get("phone_info")
         if not isinstance(info, dict) or not isinstance(info.get("phoneNumber"), str):
-            raise LoginError("wechat_unavailable", "WeChat's answer to getuserphonenumber had no phone_info; try again.")
+            raise WeChatUnavailable("WeChat's answer to getuserphonenumber had no phone_info")
         return info
 
     def check_session(self, access_token: str, openid: str, signature: str) -> bool:
@@ -123,14 +120,14 @@ class WeChatClient:
         params = {"access_token": access_token, "openid": openid, "signature": signature, "sig_method": "hmac_sha256"}
         try:
             self._call("GET", "/wxa/checksession", params=params)
-        except LoginError as error:
-            if error.wechat_errcode == INVALID_SIGNATURE:
+        except WeChatRefused as error:
+            if error.errcode == INVALID_SIGNATURE:
                 return False
             raise
         return True
 
     def _call(self, method: str, path: str, params: dict | None = None, body: dict | None = None) -> dict:
-        """Call a WeChat endpoint and return its JSON object; raise LoginError for any failure."""
+        """Call a WeChat endpoint and return its JSON object; raise WeChatRefused or WeChatUnavailable."""
         failure = None
         try:
             response = self.http.request(method, self.base_url + path, params=params, json=body, timeout=self.timeout)
@@ -141,10 +138,10 @@ class WeChatClient:
         if failure:
             # Raised outside the except block: requests' exception (which quotes the URL) is not chained.
             log.warning("wechat call failed: %s", failure)
-            raise LoginError("wechat_unavailable", failure + "; try again shortly.")
+            raise WeChatUnavailable(failure)
         if response.status_code != 200:
             log.warning("wechat call failed: %s answered HTTP %s", path, response.status_code)
-            raise LoginError("wechat_unavailable", f"WeChat answered {path} with HTTP {response.status_code}; try again shortly.")
+            raise WeChatUnavailable(f"WeChat answered {path} with HTTP {response.status_code}")
         # WeChat sends JSON as text/plain at times: parse the body whatever the Content-Type says.
         try:
             answer = json.loads(response.text)
@@ -152,24 +149,17 @@ class WeChatClient:
             answer = None
         if not isinstance(answer, dict):
             log.warning("wechat call failed: %s answered something that is not a JSON object", path)
-            raise LoginError("wechat_unavailable", f"WeChat's answer to {path} was not readable; try again shortly.")
+            raise WeChatUnavailable(f"WeChat's answer to {path} was not readable")
         errcode = answer.get("errcode", 0)
         if errcode not in (0, None):
             errmsg = str(answer.get("errmsg", ""))
             log.info("wechat %s answered errcode %s", path, errcode)
             if not isinstance(errcode, int):
-                raise LoginError("wechat_unavailable", f"WeChat's answer to {path} had an unreadable errcode.")
-            raise error_for_errcode(errcode, errmsg)
+                raise WeChatUnavailable(f"WeChat's answer to {path} had an unreadable errcode")
+            raise WeChatRefused(errcode, errmsg)
         return answer
 
 
 def init_wechat_client(app) -> None:
     """Attach a WeChat client built from WECHAT_API_BASE and WECHAT_TIMEOUT to the app."""
     app.extensions["wechat_client"] = WeChatClient(app.config["WECHAT_API_BASE"], app.config["WECHAT_TIMEOUT"])
-
-
-def wechat_client() -> WeChatClient:
-    """The current app's WeChat client."""
-    from flask import current_app
-
-    return current_app.extensions["wechat_client"]

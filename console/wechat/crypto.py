@@ -12,44 +12,54 @@ import os
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from console.errors import LoginError
-
 BLOCK_BYTES = 16
+
+
+class MalformedUserData(ValueError):
+    """A field of the user's data is not what WeChat sends (bad base64, a wrong length); `field` names it."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"Field '{field}' {problem}.")
+        self.field = field
+
+
+class UndecryptableUserData(ValueError):
+    """The session key does not open the data: the user logged in again elsewhere, or the key is unusable."""
 
 
 def _decode(value: str, field: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise LoginError("invalid_request", f"Field '{field}' is not valid base64.") from None
+        raise MalformedUserData(field, "is not valid base64") from None
 
 
 def decrypt_user_data(session_key: str, encrypted_data: str, iv: str) -> dict:
     """Open encryptedData with the session_key (AES-128-CBC, PKCS#7) and parse its JSON.
 
-    Malformed input is invalid_request; a key that does not open the data (bad padding, no JSON)
-    is session_key_stale: the user logged in again elsewhere and the client must call wx.login.
+    Malformed input raises MalformedUserData; a key that does not open the data (bad padding, no JSON)
+    raises UndecryptableUserData: the user logged in again elsewhere and the client must call wx.login.
     """
     ciphertext, vector = _decode(encrypted_data, "encryptedData"), _decode(iv, "iv")
     if len(vector) != BLOCK_BYTES:
-        raise LoginError("invalid_request", "Field 'iv' must decode to 16 bytes.")
+        raise MalformedUserData("iv", "must decode to 16 bytes")
     if not ciphertext or len(ciphertext) % BLOCK_BYTES:
-        raise LoginError("invalid_request", "Field 'encryptedData' must decode to whole 16-byte blocks.")
+        raise MalformedUserData("encryptedData", "must decode to whole 16-byte blocks")
     try:
         key = base64.b64decode(session_key, validate=True)
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != BLOCK_BYTES:
-        raise LoginError("session_key_stale")
+        raise UndecryptableUserData()
     decryptor = Cipher(algorithms.AES(key), modes.CBC(vector)).decryptor()
     unpadder = padding.PKCS7(BLOCK_BYTES * 8).unpadder()
     try:
         plaintext = unpadder.update(decryptor.update(ciphertext) + decryptor.finalize()) + unpadder.finalize()
         data = json.loads(plaintext.decode("utf-8"))
     except ValueError:  # bad padding, bad UTF-8 and bad JSON all mean: not this key
-        raise LoginError("session_key_stale") from None
+        raise UndecryptableUserData() from None
     if not isinstance(data, dict):
-        raise LoginError("session_key_stale")
+        raise UndecryptableUserData()
     return data
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from console import create_app
 from console.extensions import db
 from console.errors import LoginError
-from console.login.accounts import create_account
-from console.login.metrics import count_wechat_error
+from console.services.console_accounts import create_account
+from console.services.gateway import count_wechat_error
 from console.models import AuditEvent, utcnow
 
 

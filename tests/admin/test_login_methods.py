@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from console.extensions import db
-from console.login.metrics import wechat_error_counts
+from console.services.gateway import wechat_error_counts
 from console.models import AccessToken, AuditEvent, LoginMethod, WeChatBinding
 
 SECRET = "new-app-secret-0123456789abcdef"

@@ -228,7 +228,7 @@ def test_support_asks_wechat_whether_a_session_key_is_still_valid(support, peopl
 
 
 def test_the_name_index_follows_renames_and_deletions(app, support, people):
-    from console.login.directory import UserQuery, search_users
+    from console.services.users import UserQuery, search_users
 
     with app.app_context():
         bob = db.session.get(User, people["ids"]["Bob Smith"])
@@ -241,7 +241,7 @@ def test_the_name_index_follows_renames_and_deletions(app, support, people):
 
 
 def test_a_long_list_is_counted_only_ten_pages_ahead(app, support):
-    from console.login.directory import UserQuery, search_users
+    from console.services.users import UserQuery, search_users
 
     with app.app_context():
         db.session.add_all(User(name=f"User {index}") for index in range(250))

@@ -7,14 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from console.api.schemas import BindAnswer, UnbindAnswer
+from console.services.answers import BindAnswer, UnbindAnswer
+from console.services.bindings import issue_bind_ticket
+from console.services.login_methods import find_login_method
 from console.extensions import db
 from console.models import AuditEvent, OneTimeCode, WeChatBinding, utcnow
 
 
 def issue_ticket(app, method, user_id):
     with app.app_context():
-        return app.getElement(f"auths.loginTypes.{method.name}").issueBindTicket(user_id)
+        return issue_bind_ticket(find_login_method(method.name), user_id)
 
 
 def test_a_signed_in_user_binds_another_mini_program(harness, app):

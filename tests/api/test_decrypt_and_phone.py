@@ -8,7 +8,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from console.api.schemas import DecryptAnswer, PhoneAnswer
+from console.services.answers import DecryptAnswer, PhoneAnswer
+from console.services.login_methods import find_login_method
+from console.services.user_data import check_session_key
 from console.extensions import db
 from console.models import AuditEvent, User
 
@@ -203,13 +205,12 @@ def test_session_key_check_follows_wechat(harness, app, alice, simulator):
     method, _ = alice
     with app.app_context():
         user_id = db.session.scalar(select(User.id))
-        element = app.getElement(f"auths.loginTypes.{method.name}")
-        fresh = element.checkSessionKey(user_id)
+        fresh = check_session_key(find_login_method(method.name), user_id)
     code = harness.code(method, "alice")  # a wx.login that never reached us: WeChat's key moves on
     requests.get(f"{simulator.url}/sns/jscode2session", timeout=5,
                  params={"appid": method.app_id, "secret": method.secret, "js_code": code, "grant_type": "authorization_code"})
     with app.app_context():
-        stale = app.getElement(f"auths.loginTypes.{method.name}").checkSessionKey(user_id)
+        stale = check_session_key(find_login_method(method.name), user_id)
 
     assert fresh["valid"] is True and 0 <= fresh["sessionKeyAge"] < 60
     assert stale["valid"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.api.schemas import BindCodeAnswer, ErrorAnswer, LoginCodeAnswer
+from console.services.answers import BindCodeAnswer, ErrorAnswer, LoginCodeAnswer
 
 
 def test_a_new_user_gets_a_five_minute_bind_code(harness):
@@ -161,7 +161,7 @@ def test_a_code_that_failed_at_wechat_is_not_sent_again(harness, simulator):
 @pytest.mark.parametrize("change", ["wrong_secret", "unknown_app"])
 def test_credentials_wechat_rejects_are_wechat_misconfigured(harness, app, change):
     from console.extensions import db
-    from console.login.instance_dir import set_app_secret
+    from console.services.login_methods import set_app_secret
     from console.models import LoginMethod
 
     method = harness.add_method()

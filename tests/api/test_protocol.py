@@ -37,7 +37,7 @@ def test_json_is_read_whatever_the_content_type(harness):
 
 
 def test_an_unexpected_failure_is_a_json_500_without_details(harness, app, monkeypatch):
-    from console.login.wechat_mini import WeChatMiniType
+    from console.seed import WeChatMiniType
 
     method = harness.add_method()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from console.api.schemas import MeAnswer, RegisterAnswer, TokenAnswer
+from console.services.answers import MeAnswer, RegisterAnswer, TokenAnswer
 from console.extensions import db
 from console.models import USER_DISABLED, AccessToken, OneTimeCode, User, utcnow
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from console.extensions import db
-from console.login import accounts
-from console.login.accounts import SIGN_IN_REFUSED
+from console.services import console_accounts as accounts
+from console.services.console_accounts import SIGN_IN_REFUSED
 from console.models import AdminAccount, AuditEvent, utcnow
 from tests.helpers import PASSWORD
 

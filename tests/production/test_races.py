@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from console.extensions import db
 from console.models import AccessToken, User, WeChatBinding
+from console.services.bindings import issue_bind_ticket
+from console.services.login_methods import find_login_method
 
 RACERS = 20
 
@@ -72,7 +74,7 @@ def test_twenty_concurrent_binds_with_one_ticket_bind_once(deployment):
     shop, blog = harness.add_method(name="raceTicketShop"), harness.add_method(name="raceTicketBlog")
     user_id = harness.register(shop, "alice")["user"]["userId"]
     with harness.app.app_context():
-        ticket = harness.app.getElement(f"auths.loginTypes.{blog.name}").issueBindTicket(user_id)
+        ticket = issue_bind_ticket(find_login_method(blog.name), user_id)
     bodies = [{"ticket": ticket, "code": harness.code(blog, "alice")} for _ in range(RACERS)]
 
     results = race(f"{deployment.url}/api/v1/wechat-mini/{blog.name}/bind", bodies)

@@ -1,4 +1,5 @@
-"""The WeChat client: every answer mapped to the contract, the secret in no exception or log line."""
+"""The WeChat client: every failure one of its own errors, which the gateway maps to the contract; the secret
+in no exception or log line."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import socket
 
 import pytest
 
-from console.errors import LoginError
-from console.wechat.client import WeChatClient
+from console.services.gateway import as_refusal
+from console.wechat.client import WeChatClient, WeChatError, WeChatRefused, WeChatUnavailable
 
 SECRET = "client-test-secret-0123456789"
 
@@ -43,18 +44,20 @@ def test_a_good_code_gives_the_session(wechat, simulator):
 )
 def test_failures_map_to_contract_errors_without_the_secret(wechat, simulator, caplog, options, code, errcode):
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(LoginError) as raised:
+    with pytest.raises(WeChatError) as raised:
         wechat.code_to_session("wxclient00000001", SECRET, simulator.code("wxclient00000001", "alice", **options))
-    error = raised.value
+    assert isinstance(raised.value, WeChatRefused if errcode is not None else WeChatUnavailable)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    error = as_refusal(raised.value)
     assert (error.code, error.wechat_errcode) == (code, errcode)
-    assert error.__cause__ is None and error.__context__ is None
-    assert SECRET not in str(error) and SECRET not in repr(error.to_dict())
+    assert SECRET not in str(raised.value) and SECRET not in str(error) and SECRET not in repr(error.to_dict())
 
 
 def test_a_wrong_secret_is_misconfigured(wechat, simulator):
-    with pytest.raises(LoginError) as raised:
+    with pytest.raises(WeChatRefused) as raised:
         wechat.code_to_session("wxclient00000001", "wrong", simulator.code("wxclient00000001", "alice"))
-    assert raised.value.code == "wechat_misconfigured" and raised.value.wechat_errcode == 40125
+    error = as_refusal(raised.value)
+    assert error.code == "wechat_misconfigured" and error.wechat_errcode == 40125
 
 
 def test_a_refused_connection_is_unavailable_and_not_chained(caplog):
@@ -62,9 +65,9 @@ def test_a_refused_connection_is_unavailable_and_not_chained(caplog):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(LoginError) as raised:
+    with pytest.raises(WeChatUnavailable) as raised:
         WeChatClient(f"http://127.0.0.1:{port}", timeout=1).code_to_session("wx1", SECRET, "code")
-    assert raised.value.code == "wechat_unavailable"
+    assert as_refusal(raised.value).code == "wechat_unavailable"
     assert raised.value.__context__ is None
     assert SECRET not in caplog.text
 

@@ -6,8 +6,10 @@ import base64
 
 import pytest
 
-from console.errors import LoginError
+from console.services.gateway import as_refusal
 from console.wechat.crypto import (
+    MalformedUserData,
+    UndecryptableUserData,
     decrypt_user_data,
     encrypt_user_data,
     raw_data_signature,
@@ -53,13 +55,14 @@ def test_the_official_demo_decrypts_to_the_documented_json():
 
 def test_a_wrong_key_is_session_key_stale_not_a_crash():
     other_key = base64.b64encode(b"0123456789abcdef").decode()
-    with pytest.raises(LoginError) as raised:
+    with pytest.raises(UndecryptableUserData) as raised:
         decrypt_user_data(other_key, DEMO_ENCRYPTED_DATA, DEMO_IV)
-    assert raised.value.code == "session_key_stale" and raised.value.status == 409
+    refusal = as_refusal(raised.value)
+    assert refusal.code == "session_key_stale" and refusal.status == 409
 
 
 def test_a_stored_key_that_is_no_aes_128_key_is_stale():
-    with pytest.raises(LoginError, match="session_key_stale"):
+    with pytest.raises(UndecryptableUserData):
         decrypt_user_data("bm90IGEga2V5", DEMO_ENCRYPTED_DATA, DEMO_IV)
 
 
@@ -73,9 +76,10 @@ def test_a_stored_key_that_is_no_aes_128_key_is_stale():
     ],
 )
 def test_malformed_input_is_invalid_request(encrypted, iv, message):
-    with pytest.raises(LoginError) as raised:
+    with pytest.raises(MalformedUserData) as raised:
         decrypt_user_data(DEMO_SESSION_KEY, encrypted, iv)
-    assert raised.value.code == "invalid_request" and message in raised.value.message
+    refusal = as_refusal(raised.value)
+    assert refusal.code == "invalid_request" and message in refusal.message
 
 
 def test_the_official_raw_data_signature_verifies_and_a_changed_byte_does_not():

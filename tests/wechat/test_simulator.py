@@ -82,7 +82,7 @@ def test_a_code_expires_after_five_minutes(sim_app, monkeypatch):
 
     code = sim_app.code("wxsim0000000001", "alice")
     real_time = time.time
-    monkeypatch.setattr("console.wechat.simulator.time.time", lambda: real_time() + 301)
+    monkeypatch.setattr("console.wechat.simulator.state.time.time", lambda: real_time() + 301)
     assert exchange(sim_app, code)["errcode"] == 40029
 
 
@@ -111,7 +111,7 @@ def test_registering_an_app_needs_a_secret(sim_app):
 
 
 def test_registered_apps_survive_a_restart_when_saved(tmp_path):
-    from console.wechat.simulator import SimulatorState
+    from console.wechat.simulator.state import SimulatorState
 
     path = tmp_path / "sim.json"
     SimulatorState(str(path)).register_app("wxkept", "kept-secret", "p")

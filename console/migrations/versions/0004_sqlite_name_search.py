@@ -1,7 +1,7 @@
 """sqlite name search: an FTS5 trigram index over users.name, so "name contains" is indexed on SQLite too
 
 PostgreSQL has its pg_trgm index since 0003; SQLite gets an external-content FTS5 table kept in step by
-triggers (the same statements as console/sqlite.py, frozen here as migrations must be).
+triggers (the same statements as console/models/name_search.py, frozen here as migrations must be).
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""What the dashboard and the audit log show: counts, a 30-day series, and filtered audit events."""
+"""The audit log: events written in the same transaction as the change they describe; filtered, paged, exported."""
 
 from __future__ import annotations
 
@@ -9,74 +9,67 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from flask import g
+from sqlalchemy import insert, select
 
 from console.extensions import db
-from console.login.metrics import wechat_error_counts
-from console.login.methods import binding_counts, list_methods
-from console.models import AuditEvent, User, utcnow
+from console.models import AuditEvent, LoginMethod, utcnow
 
-ACTIVITY_ACTIONS = ("login", "register")
-CHART_DAYS = 30
+# Detail keys that must never be written, whatever a caller passes.
+SECRET_KEYS = {"appSecret", "app_secret", "sessionKey", "session_key", "code", "ticket", "token", "bindCode", "loginCode"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the JSON API, a console account, the CLI, or Python code in the app."""
+
+    type: str
+    name: str
+    address: str | None = None
+
+
+PYTHON_ACTOR = Actor("app", "python")
+INSERT_EVENT = insert(AuditEvent)  # built once: every login writes an event
+
+
+def set_actor(actor: Actor) -> None:
+    """Name the actor of the audit events written during this request or command."""
+    g.audit_actor = actor
+
+
+def current_actor() -> Actor:
+    """The actor set for this context, else Python code in the app."""
+    return g.get("audit_actor", PYTHON_ACTOR)
+
+
+def record(action: str, *, user_id: int | None = None, method: LoginMethod | None = None, **details) -> None:
+    """Write an audit event in the current transaction."""
+    actor = current_actor()
+    db.session.execute(
+        INSERT_EVENT,
+        {
+            "created_at": utcnow(),
+            "actor_type": actor.type,
+            "actor": actor.name,
+            "action": action,
+            "user_id": user_id,
+            "login_method_id": method.id if method else None,
+            "login_method_name": method.name if method else None,
+            "source_address": actor.address,
+            "details": {key: value for key, value in details.items() if key not in SECRET_KEYS and value is not None},
+        },
+    )
+
+
 AUDIT_PAGE_SIZE = 50
-CSV_COLUMNS = ("id", "created_at", "actor_type", "actor", "action", "user_id", "login_method_name", "source_address", "details")
+CSV_COLUMNS = (
+    "id", "created_at", "actor_type", "actor", "action", "user_id", "login_method_name", "source_address", "details",
+)
 
 
-@dataclass(frozen=True)
-class DayActivity:
-    """Logins and registrations on one UTC day."""
-
-    day: date
-    login: int
-    register: int
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    """The numbers on the console's front page."""
-
-    users: int
-    bindings: list[tuple]  # (login method, bindings)
-    today: DayActivity
-    days: list[DayActivity]
-    wechat_errors: dict[str, int]
-
-
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """The start of a UTC day."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
-
-
-def daily_activity(days: int = CHART_DAYS, today: date | None = None) -> list[DayActivity]:
-    """Logins and registrations per UTC day over the last `days` days, oldest first, empty days included."""
-    today = today or utcnow().date()
-    first = today - timedelta(days=days - 1)
-    day_column = func.date(AuditEvent.created_at)
-    rows = db.session.execute(
-        select(day_column, AuditEvent.action, func.count())
-        .where(AuditEvent.action.in_(ACTIVITY_ACTIONS), AuditEvent.created_at >= _midnight(first))
-        .group_by(day_column, AuditEvent.action)
-    )
-    # SQLite answers date() as text, PostgreSQL as a date: compare both as YYYY-MM-DD
-    counts = {(str(day)[:10], action): count for day, action, count in rows}
-    series = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        key = day.isoformat()
-        series.append(DayActivity(day, counts.get((key, "login"), 0), counts.get((key, "register"), 0)))
-    return series
-
-
-def dashboard() -> Dashboard:
-    """Users, bindings per login method, today's and 30 days' activity, and WeChat's refusals of the last 24 hours."""
-    counts = binding_counts()
-    days = daily_activity()
-    return Dashboard(
-        users=db.session.scalar(select(func.count()).select_from(User)),
-        bindings=[(method, counts.get(method.id, 0)) for method in list_methods()],
-        today=days[-1],
-        days=days,
-        wechat_errors=wechat_error_counts(),
-    )
 
 
 @dataclass(frozen=True)
@@ -102,9 +95,9 @@ class AuditFilter:
         if self.login_method:
             conditions.append(AuditEvent.login_method_name == self.login_method)
         if self.since:
-            conditions.append(AuditEvent.created_at >= _midnight(self.since))
+            conditions.append(AuditEvent.created_at >= midnight(self.since))
         if self.until:
-            conditions.append(AuditEvent.created_at < _midnight(self.until + timedelta(days=1)))
+            conditions.append(AuditEvent.created_at < midnight(self.until + timedelta(days=1)))
         return conditions
 
 

@@ -1,4 +1,4 @@
-"""Signed-in API sessions: loginCodes exchanged for opaque, revocable bearer access tokens."""
+"""API tokens: loginCodes exchanged for opaque, revocable bearer access tokens; who a token is; revocation."""
 
 from __future__ import annotations
 
@@ -7,27 +7,27 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from console.errors import LoginError
+from console.database import transaction
+from console.errors import LoginError, Refused
 from console.extensions import db
-from console.login.audit import record
-from console.login.element import transaction
-from console.login.inputs import TokenInput, validated
-from console.login.shapes import binding_list, corp_list, user_corps, user_dict
-from console.models import LOGIN_CODE, AccessToken, LoginMethod, User, utcnow
+from console.models import LOGIN_CODE, AccessToken, Corp, LoginMethod, User, utcnow
+from console.services.answers import LogoutAnswer, MeAnswer, TokenAnswer, UserOut
+from console.services.audit import record
+from console.services.bindings import binding_list
+from console.services.corps import corp_list, user_corps
 from console.security.codes import digest, looks_like_token, new_secret_value, redeem_code
 
 
-def exchange_login_code(loginCode: str, corpId: str | None = None) -> dict:
+def exchange_login_code(login_code: str, corp_id: str | None = None) -> TokenAnswer:
     """Redeem a loginCode for an access token in one of the user's corps (the requested one or a default)."""
-    args = validated(TokenInput, {"loginCode": loginCode, "corpId": corpId})
     with transaction():
-        code = redeem_code(LOGIN_CODE, args.loginCode)
+        code = redeem_code(LOGIN_CODE, login_code)
         if code is None:
             raise LoginError("invalid_login_code")
         user = db.session.get(User, code.user_id)
         if user.is_disabled:
             raise LoginError("account_disabled")
-        corp = _choose_corp(user.id, args.corpId, db.session.get(LoginMethod, code.login_method_id))
+        corp = _choose_corp(user.id, corp_id, db.session.get(LoginMethod, code.login_method_id))
         value = new_secret_value()
         ttl = current_app.config["ACCESS_TOKEN_TTL"]
         db.session.add(
@@ -40,17 +40,17 @@ def exchange_login_code(loginCode: str, corpId: str | None = None) -> dict:
                 expires_at=utcnow() + timedelta(seconds=ttl),
             )
         )
-        answer = {
-            "accessToken": value,
-            "tokenType": "Bearer",
-            "expiresIn": ttl,
-            "corpId": corp.slug if corp else None,
-            "user": user_dict(user),
-        }
+        answer = TokenAnswer(
+            accessToken=value,
+            tokenType="Bearer",
+            expiresIn=ttl,
+            corpId=corp.slug if corp else None,
+            user=UserOut.of(user),
+        )
     return answer
 
 
-def _choose_corp(user_id: int, requested: str | None, method: LoginMethod | None):
+def _choose_corp(user_id: int, requested: str | None, method: LoginMethod | None) -> Corp | None:
     corps = user_corps(user_id)
     if requested is not None:
         for corp in corps:
@@ -81,19 +81,42 @@ def authenticate(authorization: str | None) -> AccessToken:
     return token
 
 
-def describe(token: AccessToken) -> dict:
+def describe(token: AccessToken) -> MeAnswer:
     """GET /me: the user, the token's corp, the user's corps and WeChat bindings."""
-    return {
-        "user": user_dict(token.user),
-        "corpId": token.corp.slug if token.corp else None,
-        "corpList": corp_list(token.user_id),
-        "bindings": binding_list(token.user_id),
-    }
+    return MeAnswer(
+        user=UserOut.of(token.user),
+        corpId=token.corp.slug if token.corp else None,
+        corpList=corp_list(token.user_id),
+        bindings=binding_list(token.user_id),
+    )
 
 
-def logout(token: AccessToken) -> dict:
+def logout(token: AccessToken) -> LogoutAnswer:
     """Revoke the access token at once."""
     with transaction():
         token.revoked_at = utcnow()
         record("logout", user_id=token.user_id, method=token.login_method)
-    return {"loggedOut": True}
+    return LogoutAnswer(loggedOut=True)
+
+
+def active_tokens(user: User) -> list[AccessToken]:
+    """The user's access tokens that still work, newest first."""
+    return list(
+        db.session.scalars(
+            select(AccessToken)
+            .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > utcnow())
+            .order_by(AccessToken.created_at.desc())
+        )
+    )
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    """Revoke one of the user's live access tokens at once."""
+    with transaction():
+        token = db.session.scalar(
+            select(AccessToken).where(AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+        )
+        if token is None:
+            raise Refused("That access token is unknown or already revoked.")
+        token.revoked_at = utcnow()
+        record("token.revoke", user_id=user.id, method=token.login_method, tokenId=token.id)

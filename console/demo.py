@@ -1,19 +1,21 @@
-"""The demo that `make run` sets up: an admin, a corp and a login method served by the simulator."""
+"""The demo's wiring, in one place: what `make run` sets up (an admin, a corp and a login method served by
+the WeChat simulator) and the console's simulator page's link to the in-process simulator."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
+from console.database import transaction
 from console.extensions import db
-from console.login.audit import record
-from console.login.element import transaction
-from console.login.instance_dir import set_app_secret
 from console.models import ROLE_ADMIN, AdminAccount, Corp, LoginMethod
-from console.security.keyring import keyring
-from console.wechat.simulator import SimulatorState
+from console.services import gateway
+from console.services.audit import record
+from console.services.login_methods import set_app_secret
+from console.wechat.simulator.state import SimulatorState
 
 DEMO_METHOD = "demoWeChatMini"
 DEMO_ADMIN = "admin"
@@ -45,7 +47,7 @@ def ensure_demo(simulator_state_path: str) -> DemoSetup:
     method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == DEMO_METHOD))
     if method is not None:
         SimulatorState(simulator_state_path).register_app(
-            method.app_id, keyring().decrypt(method.app_secret_ciphertext), open_platform=DEMO_OPEN_PLATFORM
+            method.app_id, gateway.app_secret(method), open_platform=DEMO_OPEN_PLATFORM
         )
     return DemoSetup(password, method)
 
@@ -68,3 +70,19 @@ def _create_demo_method() -> LoginMethod:
     db.session.flush()
     record("login_method.create", method=method, appId=method.app_id)
     return method
+
+
+def simulated_app_ids() -> set[str]:
+    """The appIds the in-process WeChat simulator knows."""
+    return set(_mounted_simulator().apps)
+
+
+def register_with_simulator(method: LoginMethod) -> None:
+    """Teach the in-process WeChat simulator this login method's appId and appSecret (demo and tests only)."""
+    _mounted_simulator().register_app(method.app_id, gateway.app_secret(method), open_platform=DEMO_OPEN_PLATFORM)
+    with transaction():
+        record("login_method.simulate", method=method, appId=method.app_id)
+
+
+def _mounted_simulator() -> SimulatorState:
+    return current_app.extensions["wechat_simulator"]

@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from console.database import transaction
 from console.errors import Refused
 from console.extensions import db
-from console.login.audit import Actor, record, set_actor
-from console.login.element import transaction
+from console.services.audit import Actor, record, set_actor
 from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
 from console.security.codes import digest, new_secret_value
 
@@ -25,10 +25,10 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 SIGN_IN_REFUSED = "Wrong username or password."
 
 
-class SignInRefused(Exception):
+class SignInRefused(Refused):
     """The sign-in failed; the message is the same whatever the reason."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(SIGN_IN_REFUSED)
 
 

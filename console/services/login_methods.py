@@ -1,35 +1,74 @@
-"""Login methods as the console manages them: settings, a write-only appSecret, deletion, import and export."""
+"""Login methods: finding one for a call, and their settings as admins manage them (a write-only appSecret)."""
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
+import re
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from console.errors import Refused
+from console.database import transaction
+from console.errors import LoginError, Refused
 from console.extensions import db
-from console.login.audit import record
-from console.login.demo import DEMO_OPEN_PLATFORM
-from console.login.element import element_for, end_read, transaction
-from console.login.instance_dir import (
-    read_instance_upload,
-    save_instance,
-    instance_files,
-    set_app_secret,
-    validate_app_id,
-    validate_app_secret,
-    validate_name,
-    validate_title,
-)
 from console.models import Corp, LoginMethod, WeChatBinding
 from console.security.keyring import keyring
-from console.wechat.client import CredentialsVerdict, wechat_client
+from console.services import bindings, gateway
+from console.services.audit import record
+from console.wechat.client import CredentialsVerdict
 
 DELETE_REASON = "login method deleted"
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def find_login_method(name: str) -> LoginMethod:
+    """The login method called `name`; raise login_method_not_found."""
+    method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == name)) if isinstance(name, str) else None
+    if method is None:
+        raise LoginError("login_method_not_found", f"No login method is called {str(name)[:64]!r}.")
+    return method
+
+
+def ensure_enabled(method: LoginMethod) -> None:
+    """Refuse a call through a login method an admin switched off."""
+    if not method.enabled:
+        raise LoginError("login_method_disabled", f"The login method {method.name!r} is switched off.")
+
+
+def validate_name(name: str) -> str:
+    """An instance name: a letter, then letters, digits or _ (64 at most)."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise Refused(
+            f"{name!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"
+        )
+    return name
+
+
+def validate_app_id(app_id: object, label: str = "authConfig.appId") -> str:
+    """A WeChat appId: 1 to 64 letters, digits, _ or -."""
+    if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
+        raise Refused(f"{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id")
+    return app_id
+
+
+def validate_title(title: object, label: str = "title") -> str:
+    """A display name: a text of 1 to 128 characters, stripped."""
+    if not isinstance(title, str) or not title.strip() or len(title) > 128:
+        raise Refused(f"{label} is required (a text of at most 128 characters)", field="title")
+    return title.strip()
+
+
+def validate_app_secret(app_secret: object, label: str = "authConfig.appSecret") -> str:
+    """An AppSecret: a text of 1 to 256 characters."""
+    if not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256:
+        raise Refused(f"{label} is required (the mini program's AppSecret)", field="app_secret")
+    return app_secret
+
+
+def set_app_secret(method: LoginMethod, app_secret: str) -> None:
+    """Store an appSecret encrypted, with its last four characters as the visible hint."""
+    method.app_secret_ciphertext = keyring().encrypt(app_secret)
+    method.app_secret_hint = app_secret[-4:]
 
 
 @dataclass
@@ -113,9 +152,8 @@ def check_credentials(app_id: str, app_secret: str | None, method: LoginMethod |
     if app_secret is None:
         if method is None:
             raise Refused("Enter the appSecret to check.", field="app_secret")
-        app_secret = keyring().decrypt(method.app_secret_ciphertext)
-    end_read()
-    return wechat_client().check_credentials(app_id, app_secret)
+        app_secret = gateway.app_secret(method)
+    return gateway.check_credentials(app_id, app_secret)
 
 
 def delete_method(method: LoginMethod, confirmed: bool = False) -> int:
@@ -126,41 +164,9 @@ def delete_method(method: LoginMethod, confirmed: bool = False) -> int:
             f"The login method {method.name!r} still has {len(user_ids)} binding(s); "
             "confirm to unbind them all and delete it."
         )
-    element = element_for(method)
     for user_id in user_ids:
-        element.removeBinding(user_id, reason=DELETE_REASON)
+        bindings.remove_binding(method, user_id, reason=DELETE_REASON)
     with transaction():
         record("login_method.delete", method=method, appId=method.app_id, unbound=len(user_ids))
         db.session.delete(method)
     return len(user_ids)
-
-
-def import_upload(name: str, element_json: bytes, config_filename: str, config_json: bytes,
-                  update: bool = False) -> tuple[LoginMethod, bool]:
-    """Import an uploaded e.json and configuration file as the instance `name`: (method, created)."""
-    return save_instance(read_instance_upload(name, element_json, config_filename, config_json, secret_required=False), update)
-
-
-def export_zip(method: LoginMethod, include_secret: bool = False) -> bytes:
-    """A zip of the instance directory NAME/e.json + NAME/NAME.json; the appSecret only when asked for."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for filename, content in instance_files(method, include_secret).items():
-            archive.writestr(f"{method.name}/{filename}", json.dumps(content, indent=2, ensure_ascii=False) + "\n")
-    with transaction():
-        record("login_method.export", method=method, includeSecret=include_secret)
-    return buffer.getvalue()
-
-
-def simulated_app_ids() -> set[str]:
-    """The appIds the in-process WeChat simulator knows."""
-    return set(current_app.extensions["wechat_simulator"].apps)
-
-
-def register_with_simulator(method: LoginMethod) -> None:
-    """Teach the in-process WeChat simulator this login method's appId and appSecret (demo and tests only)."""
-    current_app.extensions["wechat_simulator"].register_app(
-        method.app_id, keyring().decrypt(method.app_secret_ciphertext), open_platform=DEMO_OPEN_PLATFORM
-    )
-    with transaction():
-        record("login_method.simulate", method=method, appId=method.app_id)

@@ -1,4 +1,4 @@
-"""The people side for support: find users, their corps and tokens, disable them; corps and memberships."""
+"""Users of the mini programs as support sees them: search at a million users, history, disable and enable."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import any_, column, func, or_, select, table
 from sqlalchemy.orm import selectinload
 
-from console.errors import Refused
+from console.errors import LoginError
 from console.extensions import db
-from console.login.audit import record
-from console.login.element import transaction
-from console.sqlite import NAME_SEARCH_TABLE
+from console.database import transaction
+from console.services.audit import record
+from console.models.name_search import NAME_SEARCH_TABLE
 from console.models import (
     USER_ACTIVE,
     USER_DISABLED,
@@ -27,7 +27,6 @@ from console.models import (
     utcnow,
 )
 
-SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Whitelisted sorts, each served by an index (migration 0003).
 USER_SORTS = {"id": User.id, "name": User.name, "created": User.created_at}
 MAX_USER_ID = 2**31 - 1
@@ -121,29 +120,6 @@ def search_users(query: UserQuery) -> CappedPagination:
                             error_out=False)
 
 
-def user_bindings(user: User) -> list[WeChatBinding]:
-    """The user's WeChat bindings, by login method name."""
-    return list(
-        db.session.scalars(
-            select(WeChatBinding)
-            .join(LoginMethod, LoginMethod.id == WeChatBinding.login_method_id)
-            .where(WeChatBinding.user_id == user.id)
-            .order_by(LoginMethod.name)
-        )
-    )
-
-
-def active_tokens(user: User) -> list[AccessToken]:
-    """The user's access tokens that still work, newest first."""
-    return list(
-        db.session.scalars(
-            select(AccessToken)
-            .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > utcnow())
-            .order_by(AccessToken.created_at.desc())
-        )
-    )
-
-
 def user_history(user: User, limit: int = 50) -> list[AuditEvent]:
     """The latest audit events about the user."""
     return list(
@@ -160,76 +136,13 @@ def set_user_disabled(user: User, disabled: bool) -> None:
         record("user.disable" if disabled else "user.enable", user_id=user.id)
 
 
-def revoke_token(user: User, token_id: int) -> None:
-    """Revoke one of the user's live access tokens at once."""
-    with transaction():
-        token = db.session.scalar(
-            select(AccessToken).where(AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
-        )
-        if token is None:
-            raise Refused("That access token is unknown or already revoked.")
-        token.revoked_at = utcnow()
-        record("token.revoke", user_id=user.id, method=token.login_method, tokenId=token.id)
 
 
-def list_corps() -> list[Corp]:
-    """Every corp, by name."""
-    return list(db.session.scalars(select(Corp).order_by(Corp.name, Corp.id)))
-
-
-def _check_corp_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > 128:
-        raise Refused("A corp name is a text of 1 to 128 characters.", field="name")
-    return name
-
-
-def create_corp(slug: str, name: str) -> Corp:
-    """Create a corp; `slug` is its public corpId and never changes."""
-    if not SLUG_PATTERN.match(slug or ""):
-        raise Refused("A corpId is 1 to 64 letters, digits, _ or -, starting with a letter or digit.", field="slug")
-    name = _check_corp_name(name)
-    with transaction():
-        if db.session.scalar(select(Corp.id).where(Corp.slug == slug)) is not None:
-            raise Refused(f"A corp with the corpId {slug!r} already exists.", field="slug")
-        corp = Corp(slug=slug, name=name)
-        db.session.add(corp)
-        db.session.flush()
-        record("corp.create", corpId=slug, name=name)
-    return corp
-
-
-def rename_corp(corp: Corp, name: str) -> None:
-    """Give a corp a new display name."""
-    name = _check_corp_name(name)
-    with transaction():
-        previous, corp.name = corp.name, name
-        record("corp.rename", corpId=corp.slug, name=name, previousName=previous)
-
-
-def member_counts() -> dict[int, int]:
-    """{corp id: number of members}"""
-    rows = db.session.execute(select(Membership.corp_id, func.count()).group_by(Membership.corp_id))
-    return dict(rows.all())
-
-
-def add_membership(user: User, corp_id: int) -> None:
-    """Make the user a member of the corp."""
-    with transaction():
-        corp = db.session.get(Corp, corp_id)
-        if corp is None:
-            raise Refused("That corp does not exist.", field="corp_id")
-        if db.session.get(Membership, (user.id, corp.id)) is not None:
-            raise Refused(f"The user is already a member of {corp.name}.", field="corp_id")
-        db.session.add(Membership(user_id=user.id, corp_id=corp.id))
-        record("membership.add", user_id=user.id, corpId=corp.slug)
-
-
-def remove_membership(user: User, corp_id: int) -> None:
-    """End the user's membership of the corp."""
-    with transaction():
-        membership = db.session.get(Membership, (user.id, corp_id))
-        if membership is None:
-            raise Refused("The user is not a member of that corp.")
-        record("membership.remove", user_id=user.id, corpId=membership.corp.slug)
-        db.session.delete(membership)
+def active_user(user_id: int) -> User:
+    """The user with that id, who must exist and not be disabled."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise LoginError("user_not_found", f"No user has the id {user_id}.")
+    if user.is_disabled:
+        raise LoginError("account_disabled")
+    return user

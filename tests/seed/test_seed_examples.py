@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from console.extensions import db
-from console.login import LoginError, RowData, WeChatMiniType, register_type
-from console.login.instance_dir import set_app_secret
+from console.seed import LoginError, RowData, WeChatMiniType, register_type
+from console.services.login_methods import set_app_secret
 from console.models import LoginMethod, User
 
 BASIC_USAGE = '''

@@ -1,21 +1,20 @@
-"""The seed's element model: Meta auths.loginTypes.Meta -> Type -> Instance (a LoginMethod row)."""
+"""The seed's element model: Meta auths.loginTypes.Meta -> Type -> Instance (a LoginMethod row).
+
+Types register under their name; getElement finds a login method and wraps it in its Type."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import select
+from typing import Any
 
 from console.errors import LoginError
-from console.extensions import db
 from console.models import LoginMethod
-from console.sqlite import WRITE_OPTION
+from console.services.login_methods import find_login_method
 
 META = "auths.loginTypes.Meta"
 ELEMENT_PREFIX = "auths.loginTypes."
 
 # Type name -> class. The official Type registers itself; a project registers a subclass the same way.
-TYPES: dict[str, type] = {}
+TYPES: dict[str, type[Any]] = {}
 
 
 def register_type(type_name: str):
@@ -64,14 +63,6 @@ class RowData:
         return f"RowData({self._data!r})"
 
 
-def find_login_method(name: str) -> LoginMethod:
-    """The login method called `name`; raise login_method_not_found."""
-    method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == name)) if isinstance(name, str) else None
-    if method is None:
-        raise LoginError("login_method_not_found", f"No login method is called {str(name)[:64]!r}.")
-    return method
-
-
 def element_for(method: LoginMethod):
     """The Type instance that serves a login method."""
     cls = TYPES.get(method.type_name)
@@ -88,22 +79,3 @@ def get_element(full_name: str):
     if not isinstance(full_name, str) or not full_name.startswith(ELEMENT_PREFIX):
         raise LoginError("login_method_not_found", f"Element names look like '{ELEMENT_PREFIX}<name>'.")
     return element_for(find_login_method(full_name[len(ELEMENT_PREFIX):]))
-
-
-@contextmanager
-def transaction():
-    """Run the block as one write transaction: committed at its end, or rolled back whole if it raises."""
-    if db.session().in_transaction():
-        db.session.commit()  # end the read snapshot taken before the block: writes must begin as writes
-    db.session.connection(execution_options={WRITE_OPTION: True})
-    try:
-        yield db.session
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
-def end_read() -> None:
-    """Give the connection back before a slow outbound call, so no transaction or lock is held meanwhile."""
-    db.session.commit()

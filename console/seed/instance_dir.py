@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 
+from console.database import transaction
 from console.errors import Refused
 from console.extensions import db
-from console.login.audit import record
-from console.login.element import TYPES, transaction
 from console.models import LoginMethod
-from console.security.keyring import keyring
-
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from console.seed.registry import TYPES
+from console.services import gateway
+from console.services.audit import record
+from console.services.login_methods import (
+    set_app_secret,
+    validate_app_id,
+    validate_app_secret,
+    validate_name,
+    validate_title,
+)
 
 
 class InstanceDirError(Refused):
@@ -53,38 +59,6 @@ def _read_file(path: Path, label: str) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise InstanceDirError(f"{label} is missing ({path})") from None
-
-
-def validate_name(name: str) -> str:
-    """An instance name: a letter, then letters, digits or _ (64 at most)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise InstanceDirError(
-            f"{name!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"
-        )
-    return name
-
-
-def validate_app_id(app_id, label: str = "authConfig.appId") -> str:
-    """A WeChat appId: 1 to 64 letters, digits, _ or -."""
-    if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
-        raise InstanceDirError(
-            f"{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"
-        )
-    return app_id
-
-
-def validate_title(title, label: str = "title") -> str:
-    """A display name: a text of 1 to 128 characters, stripped."""
-    if not isinstance(title, str) or not title.strip() or len(title) > 128:
-        raise InstanceDirError(f"{label} is required (a text of at most 128 characters)", field="title")
-    return title.strip()
-
-
-def validate_app_secret(app_secret, label: str = "authConfig.appSecret") -> str:
-    """An AppSecret: a text of 1 to 256 characters."""
-    if not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256:
-        raise InstanceDirError(f"{label} is required (the mini program's AppSecret)", field="app_secret")
-    return app_secret
 
 
 def parse_instance(name: str, element_json: bytes, read_config: Callable[[str], bytes], secret_required: bool = True) -> InstanceSpec:
@@ -179,18 +153,12 @@ def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod
     return method, created
 
 
-def set_app_secret(method: LoginMethod, app_secret: str) -> None:
-    """Store an appSecret encrypted, with its last four characters as the visible hint."""
-    method.app_secret_ciphertext = keyring().encrypt(app_secret)
-    method.app_secret_hint = app_secret[-4:]
-
-
 def instance_files(method: LoginMethod, include_secret: bool = False) -> dict[str, dict]:
     """{filename: JSON object} of a login method in the seed's format; the appSecret only if asked for."""
     config_name = f"{method.name}.json"
     auth = {"appId": method.app_id}
     if include_secret:
-        auth["appSecret"] = keyring().decrypt(method.app_secret_ciphertext)
+        auth["appSecret"] = gateway.app_secret(method)
     element = {
         "type": method.type_name,
         "title": method.title,
@@ -216,3 +184,22 @@ def export_instance_dir(method: LoginMethod, directory: str | os.PathLike, inclu
     with transaction():
         record("login_method.export", method=method, includeSecret=include_secret)
     return root
+
+
+def import_upload(
+    name: str, element_json: bytes, config_filename: str, config_json: bytes, update: bool = False
+) -> tuple[LoginMethod, bool]:
+    """Import an uploaded e.json and configuration file as the instance `name`: (method, created)."""
+    spec = read_instance_upload(name, element_json, config_filename, config_json, secret_required=False)
+    return save_instance(spec, update)
+
+
+def export_zip(method: LoginMethod, include_secret: bool = False) -> bytes:
+    """A zip of the instance directory NAME/e.json + NAME/NAME.json; the appSecret only when asked for."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for filename, content in instance_files(method, include_secret).items():
+            archive.writestr(f"{method.name}/{filename}", json.dumps(content, indent=2, ensure_ascii=False) + "\n")
+    with transaction():
+        record("login_method.export", method=method, includeSecret=include_secret)
+    return buffer.getvalue()

@@ -1,10 +1,19 @@
-"""The answers of the JSON API as models, for the OpenAPI document (and for tests to check answers)."""
+"""The answers of the services as models: the JSON API serves them, the seed's API dumps them to dicts,
+and the OpenAPI document names them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from console.models import User
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, or None."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 class Answer(BaseModel):
@@ -12,11 +21,20 @@ class Answer(BaseModel):
 
 
 class UserOut(Answer):
+    """{"userId", "name", "avatarUrl", "phone", "createdAt"}"""
+
     userId: int
     name: str
     avatarUrl: str | None
     phone: str | None
     createdAt: str = Field(description="ISO 8601, UTC")
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        """The answer shape of a user."""
+        return cls(
+            userId=user.id, name=user.name, avatarUrl=user.avatar_url, phone=user.phone, createdAt=iso(user.created_at)
+        )
 
 
 class CorpOut(Answer):

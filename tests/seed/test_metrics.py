@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from console.errors import LoginError
-from console.login.metrics import count_wechat_error, wechat_error_counts
+from console.services.gateway import count_wechat_error, wechat_error_counts
 from console.models import utcnow
 
 

@@ -20,8 +20,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)  # the report, not the migrations' INFO lines
     started = time.perf_counter()
-    print(f"## Benchmarks: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at the start\n", flush=True)
+    print(
+        f"## Benchmarks: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start\n",
+        flush=True,
+    )
     for kind in args.db or KINDS:
         if args.part in ("login", "all"):
             print(login.run(kind), flush=True)

@@ -16,21 +16,117 @@ from tqdm import tqdm
 
 from bench.standin import openid_for
 from console.extensions import db
-from console.services.login_methods import set_app_secret
 from console.models import Corp, LoginMethod, Membership, User, WeChatBinding
 from console.models.name_search import NAME_SEARCH_REBUILD, NAME_SEARCH_TRIGGERS
+from console.services.login_methods import set_app_secret
 
 METHOD_NAME = "benchMini"
 BATCH = 50_000
 FIRST_CREATED = datetime(2023, 1, 1)
-SURNAMES = (
-    "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Gao Lin Luo Zheng Liang Xie Song Tang "
-    "Han Feng Deng Cao Peng Zeng Xiao Tian Dong Pan Yuan Cai Jiang Yu Du Ye Cheng Wei Su Lu Ding Ren Shen Yao Jia"
-).split()
-GIVEN = (
-    "Wei Fang Na Min Jing Li Qiang Lei Jun Yang Yong Yan Jie Juan Tao Ming Chao Xiuying Hua Ping Gang Gui Ying Hui "
-    "Xin Yu Hao Bo Lin Dan Rui Kai Xiang Yi Zhen Ning Bin Feng Lan Qing Shu Xia Yun Zhi Hong Kun Peng Shan Mei Ting"
-).split()
+SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "He",
+    "Gao",
+    "Lin",
+    "Luo",
+    "Zheng",
+    "Liang",
+    "Xie",
+    "Song",
+    "Tang",
+    "Han",
+    "Feng",
+    "Deng",
+    "Cao",
+    "Peng",
+    "Zeng",
+    "Xiao",
+    "Tian",
+    "Dong",
+    "Pan",
+    "Yuan",
+    "Cai",
+    "Jiang",
+    "Yu",
+    "Du",
+    "Ye",
+    "Cheng",
+    "Wei",
+    "Su",
+    "Lu",
+    "Ding",
+    "Ren",
+    "Shen",
+    "Yao",
+    "Jia",
+]
+GIVEN = [
+    "Wei",
+    "Fang",
+    "Na",
+    "Min",
+    "Jing",
+    "Li",
+    "Qiang",
+    "Lei",
+    "Jun",
+    "Yang",
+    "Yong",
+    "Yan",
+    "Jie",
+    "Juan",
+    "Tao",
+    "Ming",
+    "Chao",
+    "Xiuying",
+    "Hua",
+    "Ping",
+    "Gang",
+    "Gui",
+    "Ying",
+    "Hui",
+    "Xin",
+    "Yu",
+    "Hao",
+    "Bo",
+    "Lin",
+    "Dan",
+    "Rui",
+    "Kai",
+    "Xiang",
+    "Yi",
+    "Zhen",
+    "Ning",
+    "Bin",
+    "Feng",
+    "Lan",
+    "Qing",
+    "Shu",
+    "Xia",
+    "Yun",
+    "Zhi",
+    "Hong",
+    "Kun",
+    "Peng",
+    "Shan",
+    "Mei",
+    "Ting",
+]
 USER_COLUMNS = ("id", "name", "avatar_url", "phone", "status", "created_at")
 BINDING_COLUMNS = ("id", "user_id", "login_method_id", "openid", "unionid", "bound_at")
 MEMBERSHIP_COLUMNS = ("user_id", "corp_id", "created_at")
@@ -70,8 +166,9 @@ def create_login_method() -> LoginMethod:
     corp = Corp(slug="bench", name="Bench Corp")
     db.session.add(corp)
     db.session.flush()
-    method = LoginMethod(name=METHOD_NAME, title="Benchmark", app_id="wxbench0000000001", allow_register=True,
-                         default_corp_id=corp.id)
+    method = LoginMethod(
+        name=METHOD_NAME, title="Benchmark", app_id="wxbench0000000001", allow_register=True, default_corp_id=corp.id
+    )
     set_app_secret(method, secrets.token_hex(16))
     db.session.add(method)
     db.session.commit()
@@ -100,18 +197,26 @@ def fill(count: int, seed: int = 1, memberships: bool = True, progress: bool = T
         with tqdm(total=count, unit="user", unit_scale=True, disable=not progress, desc="users") as bar:
             for start in range(1, count + 1, BATCH):
                 rng = random.Random(f"{seed}:{(start - 1) // BATCH}")
-                users, bindings = zip(*(user_values(i, rng) for i in range(start, min(start + BATCH, count + 1))))
+                users, bindings = zip(
+                    *(user_values(i, rng) for i in range(start, min(start + BATCH, count + 1))), strict=True
+                )
                 write(connection, "users", USER_COLUMNS, users)
                 write(connection, "wechat_bindings", BINDING_COLUMNS, bindings)
                 if memberships:
-                    write(connection, "memberships", MEMBERSHIP_COLUMNS, [(user[0], corp_id, user[5]) for user in users])
+                    write(
+                        connection, "memberships", MEMBERSHIP_COLUMNS, [(user[0], corp_id, user[5]) for user in users]
+                    )
                 bar.update(len(users))
         connection.commit()
         for index in tqdm(indexes, unit="index", disable=not progress, desc="indexes"):
             index.create(db.engine)
         if db.engine.dialect.name == "sqlite":
-            for statement in tqdm([NAME_SEARCH_REBUILD, *NAME_SEARCH_TRIGGERS.values()], unit="step",
-                                  disable=not progress, desc="name index"):
+            for statement in tqdm(
+                [NAME_SEARCH_REBUILD, *NAME_SEARCH_TRIGGERS.values()],
+                unit="step",
+                disable=not progress,
+                desc="name index",
+            ):
                 connection.execute(statement)
             connection.commit()
             connection.execute("PRAGMA synchronous=NORMAL")

@@ -58,21 +58,45 @@ def run(kind: str) -> str:
     with servers.standin() as standin:
         console_env = prepare_console(kind, standin.url)
         baseline_env = prepare_baseline(kind, standin.url)
-        with servers.gunicorn(f"console-{kind}", "wsgi:app", "gunicorn.conf.py", WORKERS, THREADS, console_env) as console, \
-             servers.gunicorn(f"baseline-{kind}", "bench.baseline.app:app", "bench/baseline/gunicorn.conf.py",
-                              WORKERS, THREADS, baseline_env) as baseline:
-            contenders = {"console": (console, console.url + LOGIN_PATH), "baseline": (baseline, baseline.url + "/login")}
-            for name, (_, url) in contenders.items():
+        with (
+            servers.gunicorn(
+                f"console-{kind}", "wsgi:app", "gunicorn.conf.py", WORKERS, THREADS, console_env
+            ) as console,
+            servers.gunicorn(
+                f"baseline-{kind}",
+                "bench.baseline.app:app",
+                "bench/baseline/gunicorn.conf.py",
+                WORKERS,
+                THREADS,
+                baseline_env,
+            ) as baseline,
+        ):
+            contenders = {
+                "console": (console, console.url + LOGIN_PATH),
+                "baseline": (baseline, baseline.url + "/login"),
+            }
+            for _, url in contenders.values():
                 servers.wrk(url, "login.lua", 8, WARMUP_SECONDS, USERS, f"w{tag}")
             rows = []
             for connections in CONNECTIONS:
-                got = {name: measure(standin, url, connections, USERS, f"{tag}c{connections}")
-                       for name, (_, url) in contenders.items()}
+                got = {
+                    name: measure(standin, url, connections, USERS, f"{tag}c{connections}")
+                    for name, (_, url) in contenders.items()
+                }
                 rows.append(_login_row(connections, got["console"], got["baseline"]))
-            memory = [[name, *(f"{servers.rss_mib(pid):.0f}" for pid in server.workers())]
-                      for name, (server, _) in contenders.items()]
-            flow = measure(standin, console.url, FLOW_CONNECTIONS, data.METHOD_NAME, tag,
-                           script="flow.lua", threads=FLOW_CONNECTIONS)
+            memory = [
+                [name, *(f"{servers.rss_mib(pid):.0f}" for pid in server.workers())]
+                for name, (server, _) in contenders.items()
+            ]
+            flow = measure(
+                standin,
+                console.url,
+                FLOW_CONNECTIONS,
+                data.METHOD_NAME,
+                tag,
+                script="flow.lua",
+                threads=FLOW_CONNECTIONS,
+            )
     return _report(kind, rows, memory, *flow)
 
 
@@ -80,26 +104,73 @@ def _login_row(connections: int, console, baseline) -> list:
     (ours, our_cpu, our_load), (bare, bare_cpu, bare_load) = console, baseline
     return [
         connections,
-        f"{ours.per_second:.0f}", f"{ours.p50_ms:.1f}", f"{ours.p99_ms:.1f}", ours.non2xx + ours.socket_errors,
-        f"{bare.per_second:.0f}", f"{bare.p50_ms:.1f}", f"{bare.p99_ms:.1f}", bare.non2xx + bare.socket_errors,
-        f"{ours.per_second / bare.per_second:.2f}", f"{ours.p99_ms - bare.p99_ms:+.1f}",
-        f"{our_cpu:.0%} / {bare_cpu:.0%}", f"{our_load:.1f} / {bare_load:.1f}",
+        f"{ours.per_second:.0f}",
+        f"{ours.p50_ms:.1f}",
+        f"{ours.p99_ms:.1f}",
+        ours.non2xx + ours.socket_errors,
+        f"{bare.per_second:.0f}",
+        f"{bare.p50_ms:.1f}",
+        f"{bare.p99_ms:.1f}",
+        bare.non2xx + bare.socket_errors,
+        f"{ours.per_second / bare.per_second:.2f}",
+        f"{ours.p99_ms - bare.p99_ms:+.1f}",
+        f"{our_cpu:.0%} / {bare_cpu:.0%}",
+        f"{our_load:.1f} / {bare_load:.1f}",
     ]
 
 
 def _report(kind: str, rows: list, memory: list, flow, flow_cpu: float, flow_load: float) -> str:
     settings = f"{WORKERS} workers x {THREADS} threads, {USERS:,} registered users, {SECONDS:g} s per run"
-    login = tabulate(rows, headers=[
-        "connections", "console logins/s", "p50 ms", "p99 ms", "errors", "baseline logins/s", "p50 ms", "p99 ms",
-        "errors", "console/baseline", "p99 console-baseline ms", "stand-in CPU", "load after",
-    ], tablefmt="github")
-    workers = tabulate(memory, headers=["after the login runs", *(f"worker {n} RSS MiB" for n in range(1, WORKERS + 1))],
-                       tablefmt="github")
-    full = tabulate([[FLOW_CONNECTIONS, f"{flow.flows / flow.seconds:.0f}", f"{flow.per_second:.0f}",
-                      f"{flow.p50_ms:.1f}", f"{flow.p99_ms:.1f}", flow.non2xx + flow.socket_errors, f"{flow_cpu:.0%}",
-                      f"{flow_load:.1f}"]],
-                    headers=["connections", "new users/s", "requests/s", "p50 ms", "p99 ms", "errors", "stand-in CPU",
-                             "load after"],
-                    tablefmt="github")
-    return (f"### Login on {kind} ({settings})\n\n{login}\n\n### Workers' memory on {kind}\n\n{workers}\n\n"
-            f"### Full flow on {kind}: login -> register -> token -> me per new user ({SECONDS:g} s)\n\n{full}\n")
+    login = tabulate(
+        rows,
+        headers=[
+            "connections",
+            "console logins/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "baseline logins/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "console/baseline",
+            "p99 console-baseline ms",
+            "stand-in CPU",
+            "load after",
+        ],
+        tablefmt="github",
+    )
+    workers = tabulate(
+        memory,
+        headers=["after the login runs", *(f"worker {n} RSS MiB" for n in range(1, WORKERS + 1))],
+        tablefmt="github",
+    )
+    full = tabulate(
+        [
+            [
+                FLOW_CONNECTIONS,
+                f"{flow.flows / flow.seconds:.0f}",
+                f"{flow.per_second:.0f}",
+                f"{flow.p50_ms:.1f}",
+                f"{flow.p99_ms:.1f}",
+                flow.non2xx + flow.socket_errors,
+                f"{flow_cpu:.0%}",
+                f"{flow_load:.1f}",
+            ]
+        ],
+        headers=[
+            "connections",
+            "new users/s",
+            "requests/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "stand-in CPU",
+            "load after",
+        ],
+        tablefmt="github",
+    )
+    return (
+        f"### Login on {kind} ({settings})\n\n{login}\n\n### Workers' memory on {kind}\n\n{workers}\n\n"
+        f"### Full flow on {kind}: login -> register -> token -> me per new user ({SECONDS:g} s)\n\n{full}\n"
+    )

@@ -43,8 +43,11 @@ def main(kind: str = "sqlite", logins: int = 1000) -> None:
         profiler = Profiler(interval=0.0005)
         with profiler:
             log_in(logins)
-    print(f"{kind}: CPU per login {statistics.median(cpu):.2f} ms (median of {ROUNDS} rounds of {logins}: "
-          + ", ".join(f"{value:.2f}" for value in cpu) + ")")
+    print(
+        f"{kind}: CPU per login {statistics.median(cpu):.2f} ms (median of {ROUNDS} rounds of {logins}: "
+        + ", ".join(f"{value:.2f}" for value in cpu)
+        + ")"
+    )
     print(profiler.output_text(unicode=True, color=False))
 
 

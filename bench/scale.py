@@ -18,7 +18,6 @@ from tabulate import tabulate
 from bench import data, search, servers
 from bench.databases import console_app, console_environ, fresh_database
 from bench.login import THREADS, WORKERS
-
 from console.extensions import db
 from console.models import ROLE_ADMIN, AdminAccount
 
@@ -35,9 +34,14 @@ def probes() -> dict[str, str]:
     while not ((found := data.sample(index)).phone and found.unionid):
         index += 1
     return {
-        "name": found.name.split()[0], "rare": found.name.split()[1], "phone": found.phone,
-        "phone_prefix": found.phone[:7], "openid": found.openid, "openid_prefix": found.openid[:12],
-        "unionid": found.unionid, "user_id": str(found.user_id),
+        "name": found.name.split()[0],
+        "rare": found.name.split()[1],
+        "phone": found.phone,
+        "phone_prefix": found.phone[:7],
+        "openid": found.openid,
+        "openid_prefix": found.openid[:12],
+        "unionid": found.unionid,
+        "user_id": str(found.user_id),
     }
 
 
@@ -61,7 +65,10 @@ def queries(values: dict[str, str], **options) -> list[tuple[str, object]]:
         ("users list, page 400", lambda: page(page=400)),
         (f"search by name, common ({values['name']})", lambda: page(values["name"])),
         (f"search by name, rare ({values['rare']})", lambda: page(values["rare"])),
-        (f"search by two terms ({values['name']} {values['rare']})", lambda: page(f"{values['name']} {values['rare']}")),
+        (
+            f"search by two terms ({values['name']} {values['rare']})",
+            lambda: page(f"{values['name']} {values['rare']}"),
+        ),
         ("search by name, no match (zzqx)", lambda: page("zzqx")),
         ("search by phone", lambda: page(values["phone"])),
         ("search by phone prefix (7 digits)", lambda: page(values["phone_prefix"])),
@@ -94,9 +101,12 @@ def time_pages(environ: dict[str, str], values: dict[str, str]) -> str:
         _create_admin(environ, "bench-admin", password)
         # The session cookie is Secure outside the demo and this client speaks plain HTTP on loopback, where
         # a cookie jar holds Secure cookies back: carry it by hand.
-        signed_in = browser.post(console.url + PAGES["sign_in"], allow_redirects=False, data={
-            "username": "bench-admin", "password": password, "csrf_token": token.group(1)},
-            headers={"Cookie": f"session={form.cookies['session']}"})
+        signed_in = browser.post(
+            console.url + PAGES["sign_in"],
+            allow_redirects=False,
+            data={"username": "bench-admin", "password": password, "csrf_token": token.group(1)},
+            headers={"Cookie": f"session={form.cookies['session']}"},
+        )
         browser.headers["Cookie"] = f"session={signed_in.cookies['session']}"
         rows = []
         for page in PAGES["page"]:
@@ -105,7 +115,7 @@ def time_pages(environ: dict[str, str], values: dict[str, str]) -> str:
             if status != 200:
                 rows.append([page["name"], f"skipped: HTTP {status}", ""])
                 continue
-            median, p95, _ = timed(lambda: browser.get(url).raise_for_status())
+            median, p95, _ = timed(lambda url=url: browser.get(url).raise_for_status())
             rows.append([page["name"], f"{median:.1f}", f"{p95:.1f}"])
     return tabulate(rows, headers=["page (HTTP, signed in)", "median ms", "p95 ms"], tablefmt="github")
 
@@ -129,8 +139,10 @@ def run(kind: str) -> str:
         filled = time.perf_counter() - started
         values = probes()
         sql = _time_queries(queries(values))
-    return (f"### Console at scale on {kind}: {USERS:,} users and bindings, generated in {filled:.0f} s\n\n{sql}\n\n"
-            f"{time_pages(environ, values)}\n")
+    return (
+        f"### Console at scale on {kind}: {USERS:,} users and bindings, generated in {filled:.0f} s\n\n{sql}\n\n"
+        f"{time_pages(environ, values)}\n"
+    )
 
 
 def _time_queries(named_calls, title: str = "query (SQL of console/services/users.py)") -> str:

@@ -7,8 +7,8 @@ benchmark times.
 from __future__ import annotations
 
 from console.extensions import db
-from console.services import api_tokens, bindings, users
 from console.models import User
+from console.services import api_tokens, bindings, users
 
 PER_PAGE = 20  # the console's default page size
 

@@ -61,7 +61,9 @@ def serving(name: str, args: list[str], port: int, environ: dict[str, str] | Non
     """Run `args` from the project's root (output to bench/results/<name>.log) until the block ends."""
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f"{name}.log", "w") as log:
-        process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(environ or {})}, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **(environ or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             _wait_for_port(port, process)
             yield Server(process, port)
@@ -83,8 +85,18 @@ def standin():
 def gunicorn(name: str, app: str, config: str, workers: int, threads: int, environ: dict[str, str]):
     """`app` under gunicorn with the settings file `config`, `workers` x `threads`, on a free port."""
     port = free_port()
-    args = [str(BIN / "gunicorn"), "-c", config, "--workers", str(workers), "--threads", str(threads),
-            "--bind", f"127.0.0.1:{port}", app]
+    args = [
+        str(BIN / "gunicorn"),
+        "-c",
+        config,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        app,
+    ]
     return serving(name, args, port, environ)
 
 
@@ -122,8 +134,20 @@ class WrkResult:
 def wrk(url: str, script: str, connections: int, seconds: float, *args, threads: int | None = None) -> WrkResult:
     """Run wrk with bench/wrk/<script> against `url`; the script's done() prints the JSON figures."""
     threads = threads or min(connections, 2)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-               "-s", str(WRK_DIR / script), url, "--", *map(str, args)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True,
-                            env={**os.environ, "BENCH_WRK_DIR": str(WRK_DIR)}).stdout
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_DIR / script),
+        url,
+        "--",
+        *map(str, args),
+    ]
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, env={**os.environ, "BENCH_WRK_DIR": str(WRK_DIR)}
+    ).stdout
     return WrkResult(**json.loads(output.strip().splitlines()[-1]))

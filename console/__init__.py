@@ -62,9 +62,9 @@ def register_logging(app: ConsoleApp) -> None:
 def register_extensions(app: ConsoleApp) -> None:
     """Bind the extensions, the key ring, the shared cache and the WeChat client to the app."""
     from console import models  # noqa: F401  (registers the tables)
-    from console.seed import wechat_mini  # noqa: F401  (registers the official Type)
     from console.cache import init_cache
     from console.security.keyring import KeyRing
+    from console.seed import wechat_mini  # noqa: F401  (registers the official Type)
     from console.wechat.client import init_wechat_client
 
     db.init_app(app)

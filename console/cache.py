@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import redis
 from cachelib import BaseCache, RedisCache, SimpleCache
@@ -44,10 +44,8 @@ class RedisLocks:
         try:
             yield
         finally:
-            try:
+            with suppress(redis.exceptions.LockError):  # it expired meanwhile; another holder may own it now
                 lock.release()
-            except redis.exceptions.LockError:
-                pass  # it expired meanwhile; another holder may own it now
 
 
 class RedisCacheAtomicAdd(RedisCache):
@@ -59,9 +57,14 @@ class RedisCacheAtomicAdd(RedisCache):
 
     def add(self, key: str, value, timeout=None) -> bool:
         timeout = self._normalize_timeout(timeout)
-        return bool(self._write_client.set(
-            name=f"{self._get_prefix()}{key}", value=self.serializer.dumps(value), ex=timeout if timeout != -1 else None, nx=True,
-        ))
+        return bool(
+            self._write_client.set(
+                name=f"{self._get_prefix()}{key}",
+                value=self.serializer.dumps(value),
+                ex=timeout if timeout != -1 else None,
+                nx=True,
+            )
+        )
 
 
 def init_cache(app: Flask) -> None:

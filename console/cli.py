@@ -154,7 +154,9 @@ def demo_setup():
         click.echo("             `flask --app wsgi create-admin NAME` adds another)")
     if setup.method is not None:
         click.echo(f"  Try it:    sign in, then open {base}/simulator and press '1. Log in': a simulated WeChat user")
-        click.echo(f"             logs in to {setup.method.name!r} (appId {setup.method.app_id}), registers, gets a token.")
+        click.echo(
+            f"             logs in to {setup.method.name!r} (appId {setup.method.app_id}), registers, gets a token."
+        )
         click.echo("             From a shell instead: see the README, 'Try the API'.")
     click.echo("")
 

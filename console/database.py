@@ -36,7 +36,9 @@ def _configure(dbapi_connection, connection_record):
 @event.listens_for(Engine, "begin")
 def _begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+        connection.exec_driver_sql(
+            "BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        )
 
 
 @contextmanager

@@ -26,9 +26,15 @@ ERRORS: dict[str, tuple[int, str]] = {
     "code_used": (400, "This wx.login() code was already used; call wx.login() again."),
     "user_blocked": (403, "WeChat's risk control blocked this user from logging in."),
     "wechat_rate_limited": (429, "WeChat rate-limited this app; try again in a minute."),
-    "wechat_misconfigured": (502, "WeChat rejected this login method's appId or appSecret; an admin must correct them."),
+    "wechat_misconfigured": (
+        502,
+        "WeChat rejected this login method's appId or appSecret; an admin must correct them.",
+    ),
     "wechat_unavailable": (503, "WeChat could not be reached or gave an unreadable answer; try again shortly."),
-    "invalid_bind_code": (400, "The bindCode is unknown, expired, already used or for another login method; log in again."),
+    "invalid_bind_code": (
+        400,
+        "The bindCode is unknown, expired, already used or for another login method; log in again.",
+    ),
     "already_registered": (409, "This WeChat user was registered meanwhile; log in again to get a loginCode."),
     "invalid_login_code": (400, "The loginCode is unknown, expired or already used; log in again."),
     "invalid_ticket": (400, "The bind ticket is unknown, expired, already used or for another login method."),
@@ -48,6 +54,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "This endpoint does not accept that HTTP method."),
     "internal_error": (500, "Something went wrong on our side; it has been logged."),
 }
+
 
 class Refused(Exception):
     """A request that a business rule refuses; the message is for the person, `field` names the input at fault."""

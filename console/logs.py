@@ -66,19 +66,25 @@ def init_request_log(app) -> None:
             return response
         error = g.get("log_error")
         actor = g.get("audit_actor")
-        request_log.info(json.dumps({
-            "requestId": g.get("request_id"),
-            "method": request.method,
-            "path": request.path,
-            "loginMethod": (request.view_args or {}).get("name"),
-            "actor": actor.name if actor else None,
-            "status": response.status_code,
-            "outcome": "error" if response.status_code >= 400 else "ok",
-            "errorCode": error.code if error else None,
-            "wechatErrcode": error.wechat_errcode if error else None,
-            "durationMs": round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1),
-            "address": request.remote_addr,
-        }))
+        request_log.info(
+            json.dumps(
+                {
+                    "requestId": g.get("request_id"),
+                    "method": request.method,
+                    "path": request.path,
+                    "loginMethod": (request.view_args or {}).get("name"),
+                    "actor": actor.name if actor else None,
+                    "status": response.status_code,
+                    "outcome": "error" if response.status_code >= 400 else "ok",
+                    "errorCode": error.code if error else None,
+                    "wechatErrcode": error.wechat_errcode if error else None,
+                    "durationMs": round(
+                        (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1
+                    ),
+                    "address": request.remote_addr,
+                }
+            )
+        )
         return response
 
 

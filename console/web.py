@@ -44,5 +44,3 @@ def readyz():
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"})
-
-

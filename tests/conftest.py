@@ -161,4 +161,6 @@ def no_secret_leaks(request, caplog):
 def pytest_terminal_summary(terminalreporter, config):
     """Say how many cases the fuzzer ran (the figure the production issue asks for)."""
     if FUZZ_CASES_RUN in config.stash:
-        terminalreporter.write_line(f"schemathesis: {config.stash[FUZZ_CASES_RUN]} generated API calls checked against openapi.json")
+        terminalreporter.write_line(
+            f"schemathesis: {config.stash[FUZZ_CASES_RUN]} generated API calls checked against openapi.json"
+        )

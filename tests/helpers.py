@@ -14,10 +14,9 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from console.extensions import db
-from console.services.login_methods import set_app_secret
 from console.models import Corp, LoginMethod
+from console.services.login_methods import set_app_secret
 from console.wechat.simulator.state import SimulatorState
-
 
 FUZZ_CASES_RUN = pytest.StashKey[int]()  # how many API calls schemathesis generated in this run
 
@@ -89,7 +88,11 @@ class RecordingSimulatorState(SimulatorState):
 
     def secrets(self) -> set[str]:
         """Every appSecret, session_key and access token this simulator handed out."""
-        return {app["secret"] for app in self.apps.values()} | set(self.issued_session_keys) | set(self.issued_access_tokens)
+        return (
+            {app["secret"] for app in self.apps.values()}
+            | set(self.issued_session_keys)
+            | set(self.issued_access_tokens)
+        )
 
 
 class Simulator:
@@ -100,7 +103,9 @@ class Simulator:
         self.state = state
 
     def register_app(self, app_id: str, secret: str, open_platform: str | None = None) -> None:
-        response = requests.put(f"{self.url}/sim/apps/{app_id}", json={"appSecret": secret, "openPlatform": open_platform}, timeout=5)
+        response = requests.put(
+            f"{self.url}/sim/apps/{app_id}", json={"appSecret": secret, "openPlatform": open_platform}, timeout=5
+        )
         response.raise_for_status()
 
     def mint(self, app_id: str, user: str, **options) -> dict:
@@ -158,15 +163,22 @@ class Harness:
         self.client = client
         self.simulator = simulator
 
-    def add_method(self, name="shopLogin", allow_register=True, open_platform=None, corp=None, enabled=True,
-                   link_by_unionid=True) -> Method:
+    def add_method(
+        self, name="shopLogin", allow_register=True, open_platform=None, corp=None, enabled=True, link_by_unionid=True
+    ) -> Method:
         """A login method in the database, registered with the simulator."""
         Harness.counter += 1
         app_id = f"wxtest{Harness.counter:012d}"
         secret = f"secret-{app_id}-0123456789abcdef"
         with self.app.app_context():
-            method = LoginMethod(name=name, title=f"{name} title", app_id=app_id, allow_register=allow_register,
-                                 enabled=enabled, link_by_unionid=link_by_unionid)
+            method = LoginMethod(
+                name=name,
+                title=f"{name} title",
+                app_id=app_id,
+                allow_register=allow_register,
+                enabled=enabled,
+                link_by_unionid=link_by_unionid,
+            )
             if corp:
                 method.default_corp_id = self.add_corp(*corp)
             set_app_secret(method, secret)
@@ -227,4 +239,7 @@ class Harness:
     def counts(self) -> dict[str, int]:
         """Rows in every table."""
         with self.app.app_context():
-            return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables}
+            return {
+                table.name: db.session.scalar(select(func.count()).select_from(table))
+                for table in db.metadata.sorted_tables
+            }

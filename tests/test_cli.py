@@ -14,14 +14,22 @@ from console.models import AdminAccount, AuditEvent, LoginMethod, User
 def write_instance(root, name="myWeChatMiniLogin", element=None, config=None, config_name=None):
     directory = root / name
     directory.mkdir(parents=True, exist_ok=True)
-    element = element if element is not None else {
-        "type": "auths.loginTypes.WeChatMiniType",
-        "title": "WeChat Mini Program Login",
-        "allowRegister": 1,
-        "backendBundleEntry": ".",
-        "frontBundleEntry": f"./{config_name or name}.json",
-    }
-    config = config if config is not None else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
+    element = (
+        element
+        if element is not None
+        else {
+            "type": "auths.loginTypes.WeChatMiniType",
+            "title": "WeChat Mini Program Login",
+            "allowRegister": 1,
+            "backendBundleEntry": ".",
+            "frontBundleEntry": f"./{config_name or name}.json",
+        }
+    )
+    config = (
+        config
+        if config is not None
+        else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
+    )
     (directory / "e.json").write_text(element if isinstance(element, str) else json.dumps(element))
     (directory / f"{config_name or name}.json").write_text(config if isinstance(config, str) else json.dumps(config))
     return directory
@@ -42,7 +50,11 @@ def test_import_reads_the_seed_format(app, cli, tmp_path):
     with app.app_context():
         method = db.session.scalar(select(LoginMethod))
         assert (method.name, method.title, method.app_id, method.allow_register) == (
-            "myWeChatMiniLogin", "WeChat Mini Program Login", "wx1234567890abcdef", True)
+            "myWeChatMiniLogin",
+            "WeChat Mini Program Login",
+            "wx1234567890abcdef",
+            True,
+        )
         element = app.getElement("auths.loginTypes.myWeChatMiniLogin")
         assert element.authConfig == {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}
         event = db.session.scalar(select(AuditEvent))
@@ -60,12 +72,61 @@ def counts(app):
     [
         ("{not json", None, "e.json is not valid JSON"),
         ("[1, 2]", None, "e.json must hold a JSON object"),
-        ({"type": "auths.loginTypes.Other", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./x.json"}, None, "type must be one of"),
-        ({"type": "auths.loginTypes.WeChatMiniType", "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, "title is required"),
-        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "allowRegister": 2, "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, "allowRegister must be 1 or 0"),
-        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": "src", "frontBundleEntry": "./myWeChatMiniLogin.json"}, None, 'backendBundleEntry must be "."'),
-        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "../../etc/passwd"}, None, "points outside"),
-        ({"type": "auths.loginTypes.WeChatMiniType", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./missing.json"}, None, "./missing.json is missing"),
+        (
+            {"type": "auths.loginTypes.Other", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./x.json"},
+            None,
+            "type must be one of",
+        ),
+        (
+            {
+                "type": "auths.loginTypes.WeChatMiniType",
+                "backendBundleEntry": ".",
+                "frontBundleEntry": "./myWeChatMiniLogin.json",
+            },
+            None,
+            "title is required",
+        ),
+        (
+            {
+                "type": "auths.loginTypes.WeChatMiniType",
+                "title": "t",
+                "allowRegister": 2,
+                "backendBundleEntry": ".",
+                "frontBundleEntry": "./myWeChatMiniLogin.json",
+            },
+            None,
+            "allowRegister must be 1 or 0",
+        ),
+        (
+            {
+                "type": "auths.loginTypes.WeChatMiniType",
+                "title": "t",
+                "backendBundleEntry": "src",
+                "frontBundleEntry": "./myWeChatMiniLogin.json",
+            },
+            None,
+            'backendBundleEntry must be "."',
+        ),
+        (
+            {
+                "type": "auths.loginTypes.WeChatMiniType",
+                "title": "t",
+                "backendBundleEntry": ".",
+                "frontBundleEntry": "../../etc/passwd",
+            },
+            None,
+            "points outside",
+        ),
+        (
+            {
+                "type": "auths.loginTypes.WeChatMiniType",
+                "title": "t",
+                "backendBundleEntry": ".",
+                "frontBundleEntry": "./missing.json",
+            },
+            None,
+            "./missing.json is missing",
+        ),
         (None, "{broken", "is not valid JSON"),
         (None, {"authConfig": {"appSecret": "x"}}, "authConfig.appId must be"),
         (None, {"authConfig": {"appId": "wx1", "appSecret": ""}}, "authConfig.appSecret is required"),
@@ -100,9 +161,17 @@ def test_a_directory_name_that_is_no_instance_name_is_refused(app, cli, tmp_path
 def test_import_refuses_to_overwrite_without_update_and_overwrites_with_it(app, cli, tmp_path):
     directory = write_instance(tmp_path)
     cli.invoke(args=["login-methods", "import", str(directory)])
-    write_instance(tmp_path, element={"type": "auths.loginTypes.WeChatMiniType", "title": "Renamed", "allowRegister": 0,
-                                      "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"},
-                   config={"authConfig": {"appId": "wx1234567890abcdef"}})
+    write_instance(
+        tmp_path,
+        element={
+            "type": "auths.loginTypes.WeChatMiniType",
+            "title": "Renamed",
+            "allowRegister": 0,
+            "backendBundleEntry": ".",
+            "frontBundleEntry": "./myWeChatMiniLogin.json",
+        },
+        config={"authConfig": {"appId": "wx1234567890abcdef"}},
+    )
 
     refused = cli.invoke(args=["login-methods", "import", str(directory)])
     updated = cli.invoke(args=["login-methods", "import", str(directory), "--update"])
@@ -126,15 +195,32 @@ def test_an_app_id_of_another_method_is_refused(app, cli, tmp_path):
 def test_export_leaves_the_secret_out_unless_asked_and_round_trips(app, cli, tmp_path):
     cli.invoke(args=["login-methods", "import", str(write_instance(tmp_path / "in"))])
 
-    plain = cli.invoke(args=["login-methods", "export", "myWeChatMiniLogin", str(tmp_path / "out" / "myWeChatMiniLogin")])
-    secret = cli.invoke(args=["login-methods", "export", "myWeChatMiniLogin", str(tmp_path / "full" / "myWeChatMiniLogin"), "--include-secret"])
+    plain = cli.invoke(
+        args=["login-methods", "export", "myWeChatMiniLogin", str(tmp_path / "out" / "myWeChatMiniLogin")]
+    )
+    secret = cli.invoke(
+        args=[
+            "login-methods",
+            "export",
+            "myWeChatMiniLogin",
+            str(tmp_path / "full" / "myWeChatMiniLogin"),
+            "--include-secret",
+        ]
+    )
 
     assert plain.exit_code == 0 and secret.exit_code == 0
     exported = tmp_path / "out" / "myWeChatMiniLogin"
     element = json.loads((exported / "e.json").read_text())
-    assert element == {"type": "auths.loginTypes.WeChatMiniType", "title": "WeChat Mini Program Login", "allowRegister": 1,
-                       "backendBundleEntry": ".", "frontBundleEntry": "./myWeChatMiniLogin.json"}
-    assert json.loads((exported / "myWeChatMiniLogin.json").read_text()) == {"authConfig": {"appId": "wx1234567890abcdef"}}
+    assert element == {
+        "type": "auths.loginTypes.WeChatMiniType",
+        "title": "WeChat Mini Program Login",
+        "allowRegister": 1,
+        "backendBundleEntry": ".",
+        "frontBundleEntry": "./myWeChatMiniLogin.json",
+    }
+    assert json.loads((exported / "myWeChatMiniLogin.json").read_text()) == {
+        "authConfig": {"appId": "wx1234567890abcdef"}
+    }
     full = json.loads((tmp_path / "full" / "myWeChatMiniLogin" / "myWeChatMiniLogin.json").read_text())
     assert full["authConfig"]["appSecret"] == "s3cr3t-value-9876"
     assert oct((tmp_path / "full" / "myWeChatMiniLogin" / "myWeChatMiniLogin.json").stat().st_mode & 0o777) == "0o600"
@@ -165,7 +251,9 @@ def test_list_prints_one_line_per_method_with_its_bindings(app, cli, harness):
 
 
 def test_create_admin_reads_the_password_from_stdin(app, cli):
-    result = cli.invoke(args=["create-admin", "ops", "--role", "support", "--password-stdin"], input="correct horse battery\n")
+    result = cli.invoke(
+        args=["create-admin", "ops", "--role", "support", "--password-stdin"], input="correct horse battery\n"
+    )
 
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -212,8 +300,13 @@ def test_issue_ticket_prints_a_ticket_that_binds_once(app, cli, harness):
     assert bound.status_code == 200 and bound.json["userId"] == user_id
 
 
-@pytest.mark.parametrize("args, message", [(["issue-ticket", "999", "shopLogin"], "No user has the id 999"),
-                                           (["issue-ticket", "1", "nope"], "No login method is called 'nope'")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["issue-ticket", "999", "shopLogin"], "No user has the id 999"),
+        (["issue-ticket", "1", "nope"], "No login method is called 'nope'"),
+    ],
+)
 def test_issue_ticket_refuses_unknown_users_and_methods(app, cli, harness, args, message):
     harness.add_method(name="shopLogin")
     result = cli.invoke(args=args)
@@ -227,7 +320,9 @@ def test_demo_setup_creates_the_demo_once_and_prints_the_password_once(environ, 
     from console.wechat.simulator.state import SimulatorState
 
     state = tmp_path / "simulator.json"
-    app = create_app({"TESTING": True, "WECHAT_SIMULATOR_STATE": str(state)}, environ={**environ, "WECHAT_SIMULATOR": "1"})
+    app = create_app(
+        {"TESTING": True, "WECHAT_SIMULATOR_STATE": str(state)}, environ={**environ, "WECHAT_SIMULATOR": "1"}
+    )
     with app.app_context():
         db.create_all()
     cli = app.test_cli_runner()

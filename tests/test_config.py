@@ -39,7 +39,9 @@ def test_a_missing_secret_is_named(tmp_path, missing):
         load_config(str(tmp_path), environ)
 
 
-@pytest.mark.parametrize("name, value", [("WECHAT_TIMEOUT", "soon"), ("BIND_CODE_TTL", "-5"), ("RATELIMIT_ENABLED", "maybe")])
+@pytest.mark.parametrize(
+    "name, value", [("WECHAT_TIMEOUT", "soon"), ("BIND_CODE_TTL", "-5"), ("RATELIMIT_ENABLED", "maybe")]
+)
 def test_unreadable_values_are_named(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         load_config(str(tmp_path), {"SECRET_KEY": "s", "ENCRYPTION_KEYS": KEY, name: value})
@@ -63,12 +65,18 @@ def test_bad_encryption_keys_are_refused():
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEYS"])
 def test_the_app_refuses_to_start_with_one_line(tmp_path, missing):
-    environ = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "ENCRYPTION_KEYS", "CONSOLE_DEMO")}
+    environ = {
+        key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "ENCRYPTION_KEYS", "CONSOLE_DEMO")
+    }
     environ.update({"SECRET_KEY": "s", "ENCRYPTION_KEYS": KEY, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     del environ[missing]
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f"error: {missing} is not set: " + result.stderr.split(": ", 2)[2].strip()]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {missing} is not set: " + result.stderr.split(": ", 2)[2].strip()
+    ]
 
 
 def test_create_app_takes_overrides(environ):

@@ -15,4 +15,8 @@ def test_the_leak_detector_finds_secrets_in_bodies_messages_and_tracebacks():
         import sys
 
         failure = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
-    assert leaked_secrets({"b0dy", "k3y", "tr4ceback", "absent"}, ['{"x": "b0dy"}'], [record, failure]) == {"b0dy", "k3y", "tr4ceback"}
+    assert leaked_secrets({"b0dy", "k3y", "tr4ceback", "absent"}, ['{"x": "b0dy"}'], [record, failure]) == {
+        "b0dy",
+        "k3y",
+        "tr4ceback",
+    }

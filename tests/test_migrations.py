@@ -17,7 +17,9 @@ def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(environ):
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection, opts={"include_name": outside_the_models}), db.metadata)
+            differences = compare_metadata(
+                MigrationContext.configure(connection, opts={"include_name": outside_the_models}), db.metadata
+            )
         assert differences == []
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -12,8 +12,14 @@ from console.models import AuditEvent, LoginMethod, OneTimeCode, WeChatBinding
 
 def app_with_keys(app, *keys):
     """Another process of the same deployment, started with a different ENCRYPTION_KEYS."""
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                       "ENCRYPTION_KEYS": ",".join(keys)}, environ={"SECRET_KEY": "s", "ENCRYPTION_KEYS": keys[0]})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "ENCRYPTION_KEYS": ",".join(keys),
+        },
+        environ={"SECRET_KEY": "s", "ENCRYPTION_KEYS": keys[0]},
+    )
 
 
 def populate(harness):
@@ -30,8 +36,12 @@ def readable_secrets(app):
         ring = app.extensions["keyring"]
         values = [ring.decrypt(row) for row in db.session.scalars(select(LoginMethod.app_secret_ciphertext))]
         values += [ring.decrypt(row) for row in db.session.scalars(select(WeChatBinding.session_key_ciphertext))]
-        values += [ring.decrypt(row) for row in db.session.scalars(
-            select(OneTimeCode.session_key_ciphertext).where(OneTimeCode.session_key_ciphertext.is_not(None)))]
+        values += [
+            ring.decrypt(row)
+            for row in db.session.scalars(
+                select(OneTimeCode.session_key_ciphertext).where(OneTimeCode.session_key_ciphertext.is_not(None))
+            )
+        ]
         return values
 
 
@@ -50,7 +60,10 @@ def test_a_new_key_first_then_the_old_key_removed_leaves_every_secret_readable(a
     assert readable_secrets(new_only) == before
     with new_only.app_context():
         assert new_only.getElement("auths.loginTypes.shopLogin").authConfig["appSecret"] == shop.secret
-        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "keys.rotate")).details == {"rotated": 4, "unreadable": 0}
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "keys.rotate")).details == {
+            "rotated": 4,
+            "unreadable": 0,
+        }
 
 
 def test_the_api_keeps_working_after_the_old_key_is_removed(app, harness):
@@ -60,7 +73,9 @@ def test_the_api_keeps_working_after_the_old_key_is_removed(app, harness):
     new_only = app_with_keys(app, new_key)
     new_only.extensions["wechat_client"] = app.extensions["wechat_client"]
 
-    answer = new_only.test_client().post(f"/api/v1/wechat-mini/{shop.name}/login", json={"code": harness.code(shop, "alice")})
+    answer = new_only.test_client().post(
+        f"/api/v1/wechat-mini/{shop.name}/login", json={"code": harness.code(shop, "alice")}
+    )
 
     assert answer.status_code == 200 and "loginCode" in answer.json
 
@@ -79,7 +94,9 @@ def test_a_value_no_key_opens_is_reported_by_row_and_the_rest_rotated(app, harne
     populate(harness)
     with app.app_context():
         broken_id = db.session.scalar(select(WeChatBinding.id))
-        db.session.execute(update(WeChatBinding).values(session_key_ciphertext=Fernet(Fernet.generate_key()).encrypt(b"x").decode()))
+        db.session.execute(
+            update(WeChatBinding).values(session_key_ciphertext=Fernet(Fernet.generate_key()).encrypt(b"x").decode())
+        )
         db.session.commit()
     new_key = Fernet.generate_key().decode()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 from flask import Flask, jsonify, request
@@ -42,8 +42,10 @@ def login():
         )
         if user_id is None:
             return jsonify({"error": "unknown user"}), 404
-        expires_at = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=CODE_TTL)
+        expires_at = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=CODE_TTL)
         connection.execute(
-            insert(codes).values(digest=hashlib.sha256(value.encode()).hexdigest(), user_id=user_id, expires_at=expires_at)
+            insert(codes).values(
+                digest=hashlib.sha256(value.encode()).hexdigest(), user_id=user_id, expires_at=expires_at
+            )
         )
     return jsonify({"loginCode": value, "expiresIn": CODE_TTL})

@@ -1,4 +1,5 @@
-"""The console's production gunicorn settings, read from its gunicorn.conf.py, with post_fork for the baseline's engine."""
+"""The console's production gunicorn settings, read from its gunicorn.conf.py, with post_fork for the baseline's
+engine."""
 
 import runpy
 

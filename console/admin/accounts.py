@@ -9,8 +9,8 @@ from console.admin import admin_required, bp, run_action, show_refusal
 from console.admin.forms import AccountForm, PasswordForm, RoleForm
 from console.errors import Refused
 from console.extensions import db
-from console.services import console_accounts as accounts
 from console.models import ROLES, AdminAccount
+from console.services import console_accounts as accounts
 
 
 def _list_page(form: AccountForm, status: int = 200):
@@ -69,8 +69,10 @@ def accounts_role(account_id: int):
     if not form.validate_on_submit():
         flash("Choose admin or support.", "danger")
         return redirect(url_for(".accounts_list"))
-    return _act(lambda: accounts.change_role(account, form.role.data, current_user),
-                f"{account.username} is now {form.role.data}.")
+    return _act(
+        lambda: accounts.change_role(account, form.role.data, current_user),
+        f"{account.username} is now {form.role.data}.",
+    )
 
 
 @bp.route("/accounts/<int:account_id>/password", methods=["GET", "POST"])

@@ -20,8 +20,12 @@ def _filter() -> tuple[AuditFilterForm, AuditFilter]:
         return None if field.errors else field.data or None
 
     return form, AuditFilter(
-        action=valid(form.action), actor=valid(form.actor), user_id=valid(form.user_id),
-        login_method=valid(form.login_method), since=valid(form.since), until=valid(form.until),
+        action=valid(form.action),
+        actor=valid(form.actor),
+        user_id=valid(form.user_id),
+        login_method=valid(form.login_method),
+        since=valid(form.since),
+        until=valid(form.until),
     )
 
 

@@ -8,8 +8,8 @@ from console.admin import admin_required, bp, show_refusal
 from console.admin.forms import CorpForm, RenameCorpForm
 from console.errors import Refused
 from console.extensions import db
-from console.services import corps as directory
 from console.models import Corp
+from console.services import corps as directory
 
 
 def _list_page(form: CorpForm, status: int = 200):

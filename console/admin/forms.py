@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from console.services.users import PAGE_SIZES
 from console.models import ROLES
+from console.services.users import PAGE_SIZES
 
 MAX_UPLOAD = 256 * 1024
 
@@ -26,12 +35,16 @@ def _stripped(value):
 class MethodForm(FlaskForm):
     """A login method's settings; the appSecret field is never filled back in."""
 
-    name = StringField("Instance name", validators=[InputRequired(), Length(max=64)],
-                       description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.")
+    name = StringField(
+        "Instance name",
+        validators=[InputRequired(), Length(max=64)],
+        description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.",
+    )
     title = StringField("Title", validators=[InputRequired(), Length(max=128)])
     app_id = StringField("appId", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
-    app_secret = PasswordField("appSecret", validators=[Optional(), Length(max=256)],
-                               render_kw={"autocomplete": "new-password"})
+    app_secret = PasswordField(
+        "appSecret", validators=[Optional(), Length(max=256)], render_kw={"autocomplete": "new-password"}
+    )
     allow_register = BooleanField("Allow registration of new WeChat users")
     enabled = BooleanField("Enabled", default=True)
     link_by_unionid = BooleanField("Link WeChat users to an existing account by unionId", default=True)
@@ -49,12 +62,19 @@ class DeleteMethodForm(FlaskForm):
 class ImportForm(FlaskForm):
     """An instance uploaded as its two files."""
 
-    name = StringField("Instance name", validators=[InputRequired(), Length(max=64)],
-                       description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.")
+    name = StringField(
+        "Instance name",
+        validators=[InputRequired(), Length(max=64)],
+        description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.",
+    )
     element = FileField("e.json", validators=[FileRequired(), FileSize(MAX_UPLOAD)])
-    config = FileField("Business configuration file (the one frontBundleEntry names)",
-                       validators=[FileRequired(), FileSize(MAX_UPLOAD)])
-    update = BooleanField("Overwrite the login method of that name if it exists (an absent appSecret keeps the stored one)")
+    config = FileField(
+        "Business configuration file (the one frontBundleEntry names)",
+        validators=[FileRequired(), FileSize(MAX_UPLOAD)],
+    )
+    update = BooleanField(
+        "Overwrite the login method of that name if it exists (an absent appSecret keeps the stored one)"
+    )
     submit = SubmitField("Import")
 
 
@@ -68,8 +88,12 @@ class ExportForm(FlaskForm):
 class UnbindForm(FlaskForm):
     """Support's unbind, with the reason the audit log keeps."""
 
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)], filters=[_stripped],
-                         description="Kept in the audit log, e.g. 'user changed phones, ticket #123'.")
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired(), Length(max=200)],
+        filters=[_stripped],
+        description="Kept in the audit log, e.g. 'user changed phones, ticket #123'.",
+    )
 
 
 class TicketForm(FlaskForm):
@@ -89,8 +113,11 @@ class MembershipForm(FlaskForm):
 class CorpForm(FlaskForm):
     """A new corp."""
 
-    slug = StringField("corpId", validators=[InputRequired(), Length(max=64)],
-                       description="The public id mini programs see; it cannot change later.")
+    slug = StringField(
+        "corpId",
+        validators=[InputRequired(), Length(max=64)],
+        description="The public id mini programs see; it cannot change later.",
+    )
     name = StringField("Name", validators=[InputRequired(), Length(max=128)])
     submit = SubmitField("Create corp")
 
@@ -107,8 +134,9 @@ class AccountForm(FlaskForm):
 
     username = StringField("Username", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        "Password", validators=[InputRequired(), Length(max=256)], render_kw={"autocomplete": "new-password"}
+    )
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
     submit = SubmitField("Create account")
 
@@ -116,8 +144,9 @@ class AccountForm(FlaskForm):
 class PasswordForm(FlaskForm):
     """A new password for an account."""
 
-    password = PasswordField("New password", validators=[InputRequired(), Length(max=256)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        "New password", validators=[InputRequired(), Length(max=256)], render_kw={"autocomplete": "new-password"}
+    )
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
     submit = SubmitField("Set password")
 
@@ -148,9 +177,14 @@ class UserSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", validators=[Optional(), Length(max=200)],
-                    render_kw={"placeholder": "name, phone, user id, openId or unionId"})
-    sort = SelectField("Sort by", choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"),
-                                         SelectChoice("id", "User id")])
+    q = StringField(
+        "Search",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": "name, phone, user id, openId or unionId"},
+    )
+    sort = SelectField(
+        "Sort by",
+        choices=[SelectChoice("created", "Created"), SelectChoice("name", "Name"), SelectChoice("id", "User id")],
+    )
     dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")])
     per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])

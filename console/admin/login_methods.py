@@ -11,17 +11,19 @@ from console.admin import admin_required, bp, show_refusal
 from console.admin.forms import DeleteMethodForm, ExportForm, ImportForm, MethodForm
 from console.errors import Refused
 from console.extensions import db
+from console.models import LoginMethod
 from console.seed import instance_dir
 from console.services import login_methods as methods
 from console.services.corps import list_corps
-from console.models import LoginMethod
 
 NO_CORP = SelectChoice(0, "— none —")
 
 
 def _method_form(method: LoginMethod | None = None) -> MethodForm:
     form = MethodForm(obj=method)
-    form.default_corp_id.choices = [NO_CORP] + [SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in list_corps()]
+    form.default_corp_id.choices = [NO_CORP] + [
+        SelectChoice(corp.id, f"{corp.name} ({corp.slug})") for corp in list_corps()
+    ]
     if method is not None:
         del form.name  # the instance name is fixed once created
     return form
@@ -44,7 +46,10 @@ def _settings(form: MethodForm) -> methods.MethodSettings:
 def login_methods_list():
     """Every login method with its bindings; the appSecret only as its hint."""
     return render_template(
-        "admin/login_methods.html", methods=methods.list_methods(), counts=methods.binding_counts(), import_form=ImportForm()
+        "admin/login_methods.html",
+        methods=methods.list_methods(),
+        counts=methods.binding_counts(),
+        import_form=ImportForm(),
     )
 
 
@@ -61,8 +66,9 @@ def _edit_page(form: MethodForm, method: LoginMethod | None, save):
                 return redirect(url_for(".login_methods_list"))
         except Refused as refusal:
             show_refusal(refusal, form)
-    return render_template("admin/login_method_form.html", form=form, method=method, verdict=verdict,
-                           export_form=ExportForm())
+    return render_template(
+        "admin/login_method_form.html", form=form, method=method, verdict=verdict, export_form=ExportForm()
+    )
 
 
 @bp.route("/login-methods/new", methods=["GET", "POST"])
@@ -113,7 +119,10 @@ def login_methods_import():
     if form.validate_on_submit():
         try:
             method, created = instance_dir.import_upload(
-                form.name.data.strip(), form.element.data.read(), form.config.data.filename, form.config.data.read(),
+                form.name.data.strip(),
+                form.element.data.read(),
+                form.config.data.filename,
+                form.config.data.read(),
                 update=form.update.data,
             )
         except Refused as refusal:
@@ -135,7 +144,8 @@ def login_methods_export(method_id: int):
     if not form.validate_on_submit():
         return redirect(url_for(".login_methods_edit", method_id=method.id))
     archive = instance_dir.export_zip(method, include_secret=form.include_secret.data)
-    response = send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
-                         download_name=f"{method.name}.zip")
+    response = send_file(
+        io.BytesIO(archive), mimetype="application/zip", as_attachment=True, download_name=f"{method.name}.zip"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,11 +6,11 @@ import functools
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 
+from console import demo
 from console.admin import admin_required, bp
 from console.extensions import db
-from console import demo
-from console.services import login_methods
 from console.models import LoginMethod
+from console.services import login_methods
 
 
 def simulator_required(view):
@@ -29,7 +29,9 @@ def simulator_required(view):
 @simulator_required
 def simulator_index():
     """Pick a login method and a simulated WeChat user; the page's script calls the API like a mini program."""
-    return render_template("admin/simulator.html", methods=login_methods.list_methods(), simulated=demo.simulated_app_ids())
+    return render_template(
+        "admin/simulator.html", methods=login_methods.list_methods(), simulated=demo.simulated_app_ids()
+    )
 
 
 @bp.post("/simulator/apps/<int:method_id>")

@@ -11,17 +11,18 @@ from console.admin import bp, run_action, show_refusal
 from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
 from console.errors import Refused
 from console.extensions import db
+from console.models import LoginMethod, User
 from console.services import api_tokens, bindings, corps, user_data, users
 from console.services.login_methods import list_methods
-from console.models import LoginMethod, User
 
 
 @bp.get("/users")
 def users_list():
     """Users matching every search term, with a whitelisted sort and page size; pager links keep the query."""
     query = users.UserQuery.from_args(request.args)
-    form = UserSearchForm(formdata=None, q=query.q, sort=query.sort, dir="desc" if query.desc else "asc",
-                          per_page=str(query.per_page))
+    form = UserSearchForm(
+        formdata=None, q=query.q, sort=query.sort, dir="desc" if query.desc else "asc", per_page=str(query.per_page)
+    )
     return render_template("admin/users.html", form=form, query=query, page=users.search_users(query))
 
 
@@ -29,7 +30,9 @@ def _ticket_form(user: User) -> TicketForm:
     """Bind tickets are for the mini programs the user is not bound to yet."""
     bound = {binding.login_method_id for binding in user.bindings}
     form = TicketForm()
-    form.login_method_id.choices = [SelectChoice(method.id, method.title) for method in list_methods() if method.id not in bound]
+    form.login_method_id.choices = [
+        SelectChoice(method.id, method.title) for method in list_methods() if method.id not in bound
+    ]
     return form
 
 
@@ -91,8 +94,11 @@ def users_check_session_key(user_id: int, method_id: int):
         if verdict["valid"]:
             flash(f"WeChat still accepts {user.name}'s session key for {method.title}.", "success")
         else:
-            flash(f"WeChat no longer accepts {user.name}'s session key for {method.title}: data they send cannot be "
-                  "decrypted until the mini program calls wx.login() and logs in again.", "warning")
+            flash(
+                f"WeChat no longer accepts {user.name}'s session key for {method.title}: data they send cannot be "
+                "decrypted until the mini program calls wx.login() and logs in again.",
+                "warning",
+            )
     return redirect(url_for(".users_detail", user_id=user.id))
 
 

@@ -9,7 +9,24 @@ from console.models.types import utcnow
 from console.models.user import USER_ACTIVE, USER_DISABLED, Corp, Membership, User
 
 __all__ = [
-    "AccessToken", "AdminAccount", "AuditEvent", "ConsoleSession", "Corp", "LoginMethod", "Membership", "OneTimeCode",
-    "User", "WeChatBinding", "BIND_CODE", "BIND_TICKET", "LOGIN_CODE", "ROLE_ADMIN", "ROLE_SUPPORT",
-    "ROLES", "USER_ACTIVE", "USER_DISABLED", "WECHAT_MINI_TYPE", "utcnow",
+    "AccessToken",
+    "AdminAccount",
+    "AuditEvent",
+    "ConsoleSession",
+    "Corp",
+    "LoginMethod",
+    "Membership",
+    "OneTimeCode",
+    "User",
+    "WeChatBinding",
+    "BIND_CODE",
+    "BIND_TICKET",
+    "LOGIN_CODE",
+    "ROLE_ADMIN",
+    "ROLE_SUPPORT",
+    "ROLES",
+    "USER_ACTIVE",
+    "USER_DISABLED",
+    "WECHAT_MINI_TYPE",
+    "utcnow",
 ]

@@ -57,6 +57,3 @@ class AccessToken(db.Model):
     user = relationship("User")
     corp = relationship("Corp")
     login_method = relationship("LoginMethod")
-
-
-

@@ -24,7 +24,10 @@ class User(db.Model):
         # trigram index serves on PostgreSQL. SQLite has no such index type: there the same definition is an
         # empty partial index (WHERE 0), so that one schema description holds for both databases.
         Index(
-            "ix_users_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"},
+            "ix_users_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
             sqlite_where=text("0"),
         ),
         # A phone starts with a term: varchar_pattern_ops serves LIKE 'term%' (and =) whatever the collation.

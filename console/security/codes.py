@@ -37,9 +37,12 @@ def issue_code(kind: str, ttl_seconds: int, **fields) -> str:
     """Write a one-time code of `kind` in the current transaction and return its value (only its digest is stored)."""
     value = new_secret_value()
     now = utcnow()
-    db.session.execute(INSERT_CODE, dict(
-        kind=kind, digest=digest(value), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds), **fields
-    ))
+    db.session.execute(
+        INSERT_CODE,
+        dict(
+            kind=kind, digest=digest(value), created_at=now, expires_at=now + timedelta(seconds=ttl_seconds), **fields
+        ),
+    )
     return value
 
 

@@ -41,7 +41,10 @@ def rotate_sealed_values(batch_size: int = 500, on_progress=lambda done: None) -
         last_id = 0
         while True:
             rows = db.session.execute(
-                select(model.id, column).where(column.is_not(None), model.id > last_id).order_by(model.id).limit(batch_size)
+                select(model.id, column)
+                .where(column.is_not(None), model.id > last_id)
+                .order_by(model.id)
+                .limit(batch_size)
             ).all()
             if not rows:
                 break

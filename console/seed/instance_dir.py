@@ -61,7 +61,9 @@ def _read_file(path: Path, label: str) -> bytes:
         raise InstanceDirError(f"{label} is missing ({path})") from None
 
 
-def parse_instance(name: str, element_json: bytes, read_config: Callable[[str], bytes], secret_required: bool = True) -> InstanceSpec:
+def parse_instance(
+    name: str, element_json: bytes, read_config: Callable[[str], bytes], secret_required: bool = True
+) -> InstanceSpec:
     """Check an instance's e.json and the configuration file it names (read through `read_config(entry)`)."""
     validate_name(name)
     element = _parse_json(element_json, "e.json")
@@ -105,8 +107,9 @@ def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True
     return parse_instance(root.name, _read_file(root / "e.json", "e.json"), read_config, secret_required)
 
 
-def read_instance_upload(name: str, element_json: bytes, config_filename: str, config_json: bytes,
-                         secret_required: bool = True) -> InstanceSpec:
+def read_instance_upload(
+    name: str, element_json: bytes, config_filename: str, config_json: bytes, secret_required: bool = True
+) -> InstanceSpec:
     """Check an uploaded e.json and configuration file, as if they were the directory `name`."""
 
     def read_config(entry: str) -> bytes:
@@ -132,7 +135,9 @@ def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod
     with transaction():
         method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == spec.name))
         if method is not None and not update:
-            raise InstanceDirError(f"login method {spec.name!r} already exists; import it with --update to overwrite it")
+            raise InstanceDirError(
+                f"login method {spec.name!r} already exists; import it with --update to overwrite it"
+            )
         if method is None and spec.app_secret is None:
             raise InstanceDirError("authConfig.appSecret is required (the mini program's AppSecret)")
         holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == spec.app_id))

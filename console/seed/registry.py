@@ -78,4 +78,4 @@ def get_element(full_name: str):
     """The seed's getElement: 'auths.loginTypes.<name>' -> that login method's Type instance."""
     if not isinstance(full_name, str) or not full_name.startswith(ELEMENT_PREFIX):
         raise LoginError("login_method_not_found", f"Element names look like '{ELEMENT_PREFIX}<name>'.")
-    return element_for(find_login_method(full_name[len(ELEMENT_PREFIX):]))
+    return element_for(find_login_method(full_name[len(ELEMENT_PREFIX) :]))

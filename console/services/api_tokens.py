@@ -11,11 +11,11 @@ from console.database import transaction
 from console.errors import LoginError, Refused
 from console.extensions import db
 from console.models import LOGIN_CODE, AccessToken, Corp, LoginMethod, User, utcnow
+from console.security.codes import digest, looks_like_token, new_secret_value, redeem_code
 from console.services.answers import LogoutAnswer, MeAnswer, TokenAnswer, UserOut
 from console.services.audit import record
 from console.services.bindings import binding_list
 from console.services.corps import corp_list, user_corps
-from console.security.codes import digest, looks_like_token, new_secret_value, redeem_code
 
 
 def exchange_login_code(login_code: str, corp_id: str | None = None) -> TokenAnswer:
@@ -114,7 +114,9 @@ def revoke_token(user: User, token_id: int) -> None:
     """Revoke one of the user's live access tokens at once."""
     with transaction():
         token = db.session.scalar(
-            select(AccessToken).where(AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+            select(AccessToken).where(
+                AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None)
+            )
         )
         if token is None:
             raise Refused("That access token is unknown or already revoked.")

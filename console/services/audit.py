@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g
 from sqlalchemy import insert, select
@@ -16,7 +16,17 @@ from console.extensions import db
 from console.models import AuditEvent, LoginMethod, utcnow
 
 # Detail keys that must never be written, whatever a caller passes.
-SECRET_KEYS = {"appSecret", "app_secret", "sessionKey", "session_key", "code", "ticket", "token", "bindCode", "loginCode"}
+SECRET_KEYS = {
+    "appSecret",
+    "app_secret",
+    "sessionKey",
+    "session_key",
+    "code",
+    "ticket",
+    "token",
+    "bindCode",
+    "loginCode",
+}
 
 
 @dataclass(frozen=True)
@@ -63,13 +73,21 @@ def record(action: str, *, user_id: int | None = None, method: LoginMethod | Non
 
 AUDIT_PAGE_SIZE = 50
 CSV_COLUMNS = (
-    "id", "created_at", "actor_type", "actor", "action", "user_id", "login_method_name", "source_address", "details",
+    "id",
+    "created_at",
+    "actor_type",
+    "actor",
+    "action",
+    "user_id",
+    "login_method_name",
+    "source_address",
+    "details",
 )
 
 
 def midnight(day: date) -> datetime:
     """The start of a UTC day."""
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,15 @@ def audit_csv(audit_filter: AuditFilter) -> Iterator[str]:
     yield line(CSV_COLUMNS)
     for event in db.session.scalars(_audit_select(audit_filter).execution_options(yield_per=500)):
         yield line(
-            [event.id, event.created_at.isoformat(), event.actor_type, event.actor, event.action, event.user_id,
-             event.login_method_name, event.source_address, json.dumps(event.details, ensure_ascii=False, sort_keys=True)]
+            [
+                event.id,
+                event.created_at.isoformat(),
+                event.actor_type,
+                event.actor,
+                event.action,
+                event.user_id,
+                event.login_method_name,
+                event.source_address,
+                json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+            ]
         )

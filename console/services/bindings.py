@@ -150,7 +150,9 @@ def issue_bind_ticket(method: LoginMethod, user_id: int) -> str:
     """A one-time ticket (10 minutes) with which the user binds this mini program to their account."""
     with transaction():
         active_user(user_id)
-        ticket = issue_code(BIND_TICKET, current_app.config["BIND_TICKET_TTL"], login_method_id=method.id, user_id=user_id)
+        ticket = issue_code(
+            BIND_TICKET, current_app.config["BIND_TICKET_TTL"], login_method_id=method.id, user_id=user_id
+        )
         record("ticket.issue", user_id=user_id, method=method)
     return ticket
 

@@ -12,9 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from console.database import transaction
 from console.errors import Refused
 from console.extensions import db
-from console.services.audit import Actor, record, set_actor
 from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
 from console.security.codes import digest, new_secret_value
+from console.services.audit import Actor, record, set_actor
 
 MAX_FAILED_SIGN_INS = 10
 LOCKOUT = timedelta(minutes=15)

@@ -49,7 +49,12 @@ ERRCODE_TO_CODE: dict[int, str] = {
 }
 # The contract's codes for WeChat's refusals, in the order a dashboard lists them.
 WECHAT_ERROR_CODES = (
-    "invalid_code", "code_used", "user_blocked", "wechat_rate_limited", "wechat_misconfigured", "wechat_unavailable",
+    "invalid_code",
+    "code_used",
+    "user_blocked",
+    "wechat_rate_limited",
+    "wechat_misconfigured",
+    "wechat_unavailable",
 )
 ERROR_COUNT_RETENTION = timedelta(hours=25)
 

@@ -86,7 +86,9 @@ class MethodSettings:
 
 def binding_counts() -> dict[int, int]:
     """{login method id: number of WeChat bindings}"""
-    rows = db.session.execute(select(WeChatBinding.login_method_id, func.count()).group_by(WeChatBinding.login_method_id))
+    rows = db.session.execute(
+        select(WeChatBinding.login_method_id, func.count()).group_by(WeChatBinding.login_method_id)
+    )
     return dict(rows.all())
 
 
@@ -102,7 +104,9 @@ def _check(settings: MethodSettings, method: LoginMethod | None) -> None:
         validate_app_secret(settings.app_secret, "The appSecret")
     holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == settings.app_id))
     if holder is not None and holder is not method:
-        raise Refused(f"The appId {settings.app_id} is already used by the login method {holder.name!r}.", field="app_id")
+        raise Refused(
+            f"The appId {settings.app_id} is already used by the login method {holder.name!r}.", field="app_id"
+        )
     if settings.default_corp_id is not None and db.session.get(Corp, settings.default_corp_id) is None:
         raise Refused("That corp does not exist.", field="default_corp_id")
 

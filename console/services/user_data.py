@@ -41,9 +41,12 @@ def decrypt(
     login_methods.ensure_enabled(method)
     active_user(user_id)
     session_key = _session_key(bindings.bound(method, user_id))
-    if raw_data is not None and signature is not None:
-        if not raw_data_signature_matches(raw_data, session_key, signature):
-            raise LoginError("invalid_signature")
+    if (
+        raw_data is not None
+        and signature is not None
+        and not raw_data_signature_matches(raw_data, session_key, signature)
+    ):
+        raise LoginError("invalid_signature")
     try:
         data = decrypt_user_data(session_key, encrypted_data, iv)
     except (MalformedUserData, UndecryptableUserData) as error:
@@ -61,7 +64,9 @@ def phone_number(method: LoginMethod, user_id: int, code: str) -> PhoneAnswer:
     active_user(user_id)
     openid = bindings.bound(method, user_id).openid
     gateway.mark_presented(method, "phone", code)
-    info = gateway.call_with_access_token(method, lambda token: gateway.wechat_client().phone_number(token, code, openid))
+    info = gateway.call_with_access_token(
+        method, lambda token: gateway.wechat_client().phone_number(token, code, openid)
+    )
     watermark = info.get("watermark")
     if isinstance(watermark, dict) and watermark.get("appid") not in (None, method.app_id):
         raise LoginError("watermark_mismatch")

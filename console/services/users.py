@@ -9,23 +9,18 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import any_, column, func, or_, select, table
 from sqlalchemy.orm import selectinload
 
+from console.database import transaction
 from console.errors import LoginError
 from console.extensions import db
-from console.database import transaction
-from console.services.audit import record
-from console.models.name_search import NAME_SEARCH_TABLE
 from console.models import (
     USER_ACTIVE,
     USER_DISABLED,
-    AccessToken,
     AuditEvent,
-    Corp,
-    LoginMethod,
-    Membership,
     User,
     WeChatBinding,
-    utcnow,
 )
+from console.models.name_search import NAME_SEARCH_TABLE
+from console.services.audit import record
 
 # Whitelisted sorts, each served by an index (migration 0003).
 USER_SORTS = {"id": User.id, "name": User.name, "created": User.created_at}
@@ -116,8 +111,9 @@ def search_users(query: UserQuery) -> CappedPagination:
         .options(selectinload(User.bindings).selectinload(WeChatBinding.login_method))
         .order_by(order.desc() if query.desc else order.asc(), User.id.desc() if query.desc else User.id.asc())
     )
-    return CappedPagination(select=statement, session=db.session(), page=query.page, per_page=query.per_page,
-                            error_out=False)
+    return CappedPagination(
+        select=statement, session=db.session(), page=query.page, per_page=query.per_page, error_out=False
+    )
 
 
 def user_history(user: User, limit: int = 50) -> list[AuditEvent]:
@@ -134,8 +130,6 @@ def set_user_disabled(user: User, disabled: bool) -> None:
     with transaction():
         user.status = USER_DISABLED if disabled else USER_ACTIVE
         record("user.disable" if disabled else "user.enable", user_id=user.id)
-
-
 
 
 def active_user(user_id: int) -> User:

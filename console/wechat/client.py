@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import requests
 
-
 log = logging.getLogger(__name__)
 
 INVALID_SIGNATURE = 87009
@@ -80,7 +79,9 @@ class WeChatClient:
         if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
             raise WeChatUnavailable("WeChat's answer to jscode2session had no openid or session_key")
         unionid = answer.get("unionid")
-        return WeChatSession(openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None)
+        return WeChatSession(
+            openid=openid, session_key=session_key, unionid=unionid if isinstance(unionid, str) and unionid else None
+        )
 
     def check_credentials(self, app_id: str, app_secret: str) -> CredentialsVerdict:
         """Ask jscode2session whether an appId and appSecret are right, spending a code that cannot exist."""
@@ -109,7 +110,9 @@ class WeChatClient:
     def phone_number(self, access_token: str, code: str, openid: str | None = None) -> dict:
         """Exchange a getPhoneNumber button code for {phoneNumber, purePhoneNumber, countryCode, watermark}."""
         body = {"code": code, **({"openid": openid} if openid else {})}
-        answer = self._call("POST", "/wxa/business/getuserphonenumber", params={"access_token": access_token}, body=body)
+        answer = self._call(
+            "POST", "/wxa/business/getuserphonenumber", params={"access_token": access_token}, body=body
+        )
         info = answer.get("phone_info")
         if not isinstance(info, dict) or not isinstance(info.get("phoneNumber"), str):
             raise WeChatUnavailable("WeChat's answer to getuserphonenumber had no phone_info")

@@ -11,10 +11,21 @@ from console.models import AccessToken, AdminAccount
 OUTSIDE_THE_CONSOLE = ("/api/", "/_wechat/", "/static/", "/bootstrap/static/", "/healthz", "/readyz")
 PUBLIC_ENDPOINTS = {"auth.sign_in"}
 ADMIN_ONLY = {
-    "admin.login_methods_list", "admin.login_methods_create", "admin.login_methods_edit", "admin.login_methods_delete",
-    "admin.login_methods_import", "admin.login_methods_export", "admin.accounts_list", "admin.accounts_create",
-    "admin.accounts_disable", "admin.accounts_enable", "admin.accounts_role", "admin.accounts_password",
-    "admin.corps_create", "admin.corps_rename", "admin.simulator_register",
+    "admin.login_methods_list",
+    "admin.login_methods_create",
+    "admin.login_methods_edit",
+    "admin.login_methods_delete",
+    "admin.login_methods_import",
+    "admin.login_methods_export",
+    "admin.accounts_list",
+    "admin.accounts_create",
+    "admin.accounts_disable",
+    "admin.accounts_enable",
+    "admin.accounts_role",
+    "admin.accounts_password",
+    "admin.corps_create",
+    "admin.corps_rename",
+    "admin.simulator_register",
 }
 
 
@@ -26,8 +37,13 @@ def rows(app, harness, make_account):
     with app.app_context():
         token = db.session.scalar(select(AccessToken))
         other = make_account("other", "support")
-        return {"method_id": method.id, "user_id": token.user_id, "token_id": token.id,
-                "corp_id": token.corp_id, "account_id": other}
+        return {
+            "method_id": method.id,
+            "user_id": token.user_id,
+            "token_id": token.id,
+            "corp_id": token.corp_id,
+            "account_id": other,
+        }
 
 
 def console_urls(app, rows):

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from console import create_app
-from console.extensions import db
 from console.errors import LoginError
+from console.extensions import db
+from console.models import AuditEvent, utcnow
 from console.services.console_accounts import create_account
 from console.services.gateway import count_wechat_error
-from console.models import AuditEvent, utcnow
 
 
 @pytest.fixture
@@ -30,27 +30,38 @@ def events(app):
     ]
     with app.app_context():
         for action, actor, user_id, method, moment in rows:
-            db.session.add(AuditEvent(action=action, actor_type="console" if actor != "api" else "api", actor=actor,
-                                      user_id=user_id, login_method_name=method, created_at=moment,
-                                      details={"note": "=cmd|x" if action == "unbind" else "ok"}))
+            db.session.add(
+                AuditEvent(
+                    action=action,
+                    actor_type="console" if actor != "api" else "api",
+                    actor=actor,
+                    user_id=user_id,
+                    login_method_name=method,
+                    created_at=moment,
+                    details={"note": "=cmd|x" if action == "unbind" else "ok"},
+                )
+            )
         db.session.commit()
     return now
 
 
 def actions(page) -> list[str]:
     text = page.get_data(as_text=True)
-    return [line.split("</code>")[0] for line in text.split('<td><code>')[1:]]
+    return [line.split("</code>")[0] for line in text.split("<td><code>")[1:]]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ({}, ["console.sign_in", "corp.create", "unbind", "register", "login", "login"]),
-    ({"action": "login"}, ["login", "login"]),
-    ({"actor": "HELP"}, ["console.sign_in", "unbind"]),
-    ({"user_id": "2"}, ["register", "login"]),
-    ({"login_method": "shopLogin"}, ["unbind", "login"]),
-    ({"action": "login", "login_method": "blogLogin"}, ["login"]),
-    ({"user_id": "abc"}, ["console.sign_in", "corp.create", "unbind", "register", "login", "login"]),  # ignored
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({}, ["console.sign_in", "corp.create", "unbind", "register", "login", "login"]),
+        ({"action": "login"}, ["login", "login"]),
+        ({"actor": "HELP"}, ["console.sign_in", "unbind"]),
+        ({"user_id": "2"}, ["register", "login"]),
+        ({"login_method": "shopLogin"}, ["unbind", "login"]),
+        ({"action": "login", "login_method": "blogLogin"}, ["login"]),
+        ({"user_id": "abc"}, ["console.sign_in", "corp.create", "unbind", "register", "login", "login"]),  # ignored
+    ],
+)
 def test_audit_filters(support, events, query, expected):
     page = support.get("/audit", query_string=query)
     assert page.status_code == 200 and sorted(actions(page)) == sorted(expected)
@@ -59,7 +70,10 @@ def test_audit_filters(support, events, query, expected):
 def test_audit_date_range(support, events):
     since = (events - timedelta(days=3)).date().isoformat()
     until = (events - timedelta(days=1)).date().isoformat()
-    assert sorted(actions(support.get("/audit", query_string={"since": since, "until": until}))) == ["login", "register"]
+    assert sorted(actions(support.get("/audit", query_string={"since": since, "until": until}))) == [
+        "login",
+        "register",
+    ]
 
 
 def test_audit_pagination_keeps_the_filters(app, support):
@@ -75,7 +89,17 @@ def test_audit_csv_exports_the_filtered_rows_safely(support, events):
 
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["id", "created_at", "actor_type", "actor", "action", "user_id", "login_method_name", "source_address", "details"]
+    assert rows[0] == [
+        "id",
+        "created_at",
+        "actor_type",
+        "actor",
+        "action",
+        "user_id",
+        "login_method_name",
+        "source_address",
+        "details",
+    ]
     assert [row[4] for row in rows[1:]] == ["unbind", "login"]
     assert rows[1][8] == '{"note": "=cmd|x"}'
 
@@ -100,8 +124,13 @@ def test_the_dashboard_counts_users_bindings_activity_and_wechat_errors(app, sup
     page = support.get("/").get_data(as_text=True)
 
     assert '<div class="text-body-secondary small">Users</div>\n      <div class="fs-2 fw-semibold">2</div>' in page
-    assert '<div class="text-body-secondary small">Logins today</div>\n      <div class="fs-2 fw-semibold">1</div>' in page
-    assert '<div class="text-body-secondary small">Registrations today</div>\n      <div class="fs-2 fw-semibold">2</div>' in page
+    assert (
+        '<div class="text-body-secondary small">Logins today</div>\n      <div class="fs-2 fw-semibold">1</div>' in page
+    )
+    assert (
+        '<div class="text-body-secondary small">Registrations today</div>\n      <div class="fs-2 fw-semibold">2</div>'
+        in page
+    )
     assert "shopLogin" in page and "<svg" in page and "1 login(s)" in page and "2 registration(s)" in page
     assert '<span class="badge text-bg-danger">1</span>' in page  # user_blocked and wechat_unavailable
     assert "Open the simulator" in page

@@ -27,15 +27,18 @@ def test_corps_list_create_and_rename(app, admin, harness):
         assert actions == ["corp.create", "corp.rename"]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"slug": "", "name": "Acme"}, "This field is required."),
-    ({"slug": "ac me", "name": "Acme"}, "A corpId is 1 to 64 letters"),
-    ({"slug": "-acme", "name": "Acme"}, "A corpId is 1 to 64 letters"),
-    ({"slug": "taken", "name": "Acme"}, "A corp with the corpId &#39;taken&#39; already exists."),
-    ({"slug": "acme", "name": ""}, "This field is required."),
-    ({"slug": "acme", "name": "   "}, "A corp name is a text of 1 to 128 characters."),
-    ({"slug": "acme", "name": "x" * 129}, "Field cannot be longer than 128 characters."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"slug": "", "name": "Acme"}, "This field is required."),
+        ({"slug": "ac me", "name": "Acme"}, "A corpId is 1 to 64 letters"),
+        ({"slug": "-acme", "name": "Acme"}, "A corpId is 1 to 64 letters"),
+        ({"slug": "taken", "name": "Acme"}, "A corp with the corpId &#39;taken&#39; already exists."),
+        ({"slug": "acme", "name": ""}, "This field is required."),
+        ({"slug": "acme", "name": "   "}, "A corp name is a text of 1 to 128 characters."),
+        ({"slug": "acme", "name": "x" * 129}, "Field cannot be longer than 128 characters."),
+    ],
+)
 def test_a_bad_corp_is_refused_next_to_its_field(admin, harness, data, message):
     harness.add_corp("taken", "Taken")
     before = harness.counts()
@@ -62,22 +65,27 @@ def account_row(app, username) -> AdminAccount:
 
 
 def test_create_an_account(app, admin, sign_in):
-    response = admin.post("/accounts", data={"username": "helper", "role": "support",
-                                             "password": "long enough pw", "confirm": "long enough pw"})
+    response = admin.post(
+        "/accounts",
+        data={"username": "helper", "role": "support", "password": "long enough pw", "confirm": "long enough pw"},
+    )
     assert response.status_code == 302
     assert account_row(app, "helper").role == "support"
     assert "helper" in admin.get("/accounts").get_data(as_text=True)
     assert sign_in("helper", "long enough pw").get("/accounts").status_code == 403
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"username": "x"}, "A username must be 3 to 64 letters"),
-    ({"username": "boss"}, "A console account called &#39;boss&#39; already exists."),
-    ({"username": ""}, "This field is required."),
-    ({"password": "short", "confirm": "short"}, "A password must have at least 10 characters."),
-    ({"confirm": "something else"}, "The passwords differ."),
-    ({"role": "root"}, "Not a valid choice."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"username": "x"}, "A username must be 3 to 64 letters"),
+        ({"username": "boss"}, "A console account called &#39;boss&#39; already exists."),
+        ({"username": ""}, "This field is required."),
+        ({"password": "short", "confirm": "short"}, "A password must have at least 10 characters."),
+        ({"confirm": "something else"}, "The passwords differ."),
+        ({"role": "root"}, "Not a valid choice."),
+    ],
+)
 def test_a_bad_account_is_refused_next_to_its_field(admin, harness, data, message):
     before = harness.counts()
     form = {"username": "helper", "role": "support", "password": "long enough pw", "confirm": "long enough pw", **data}
@@ -93,7 +101,10 @@ def test_disable_signs_the_account_out_and_enable_lets_it_back(app, admin, make_
     admin.post(f"/accounts/{helper_id}/disable")
     assert helper.get("/").status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(ConsoleSession).where(ConsoleSession.account_id == helper_id)).revoked_at is not None
+        assert (
+            db.session.scalar(select(ConsoleSession).where(ConsoleSession.account_id == helper_id)).revoked_at
+            is not None
+        )
 
     admin.post(f"/accounts/{helper_id}/enable")
     assert sign_in("helper").get("/").status_code == 200
@@ -119,7 +130,10 @@ def test_change_the_role_of_another_account(app, admin, make_account, sign_in):
     assert sign_in("helper").get("/accounts").status_code == 200
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "admin.role"))
-        assert event.details == {"username": "helper", "role": "admin", "previousRole": "support"} and event.actor == "boss"
+        assert (
+            event.details == {"username": "helper", "role": "admin", "previousRole": "support"}
+            and event.actor == "boss"
+        )
 
 
 def test_reset_password_ends_sessions_and_lifts_a_lock(app, admin, make_account, sign_in):
@@ -130,7 +144,9 @@ def test_reset_password_ends_sessions_and_lifts_a_lock(app, admin, make_account,
         db.session.commit()
 
     short = admin.post(f"/accounts/{helper_id}/password", data={"password": "short", "confirm": "short"})
-    done = admin.post(f"/accounts/{helper_id}/password", data={"password": "a new long password", "confirm": "a new long password"})
+    done = admin.post(
+        f"/accounts/{helper_id}/password", data={"password": "a new long password", "confirm": "a new long password"}
+    )
 
     assert "A password must have at least 10 characters." in short.get_data(as_text=True)
     assert done.status_code == 302 and helper.get("/").status_code == 302

@@ -11,15 +11,23 @@ import pytest
 from sqlalchemy import select
 
 from console.extensions import db
-from console.services.gateway import wechat_error_counts
 from console.models import AccessToken, AuditEvent, LoginMethod, WeChatBinding
+from console.services.gateway import wechat_error_counts
 
 SECRET = "new-app-secret-0123456789abcdef"
 
 
 def method_form(**overrides) -> dict:
-    data = {"name": "shopLogin", "title": "Shop", "app_id": "wx00000000000000aa", "app_secret": SECRET,
-            "allow_register": "y", "enabled": "y", "link_by_unionid": "y", "default_corp_id": "0"}
+    data = {
+        "name": "shopLogin",
+        "title": "Shop",
+        "app_id": "wx00000000000000aa",
+        "app_secret": SECRET,
+        "allow_register": "y",
+        "enabled": "y",
+        "link_by_unionid": "y",
+        "default_corp_id": "0",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -52,8 +60,15 @@ def test_create_stores_the_method_and_audits_without_the_secret(app, admin, harn
 
     assert response.status_code == 302 and response.headers["Location"] == "/login-methods"
     method = stored(app)
-    assert (method.title, method.app_id, method.allow_register, method.enabled, method.link_by_unionid,
-            method.default_corp_id, method.app_secret_hint) == ("Shop", "wx00000000000000aa", True, True, False, corp_id, "cdef")
+    assert (
+        method.title,
+        method.app_id,
+        method.allow_register,
+        method.enabled,
+        method.link_by_unionid,
+        method.default_corp_id,
+        method.app_secret_hint,
+    ) == ("Shop", "wx00000000000000aa", True, True, False, corp_id, "cdef")
     assert secret_of(app) == SECRET
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login_method.create"))
@@ -97,8 +112,10 @@ def test_edit_with_a_blank_secret_keeps_it_and_never_renders_it(app, admin, harn
     method = harness.add_method(name="shopLogin")
 
     form = admin.get(f"/login-methods/{method.id}").get_data(as_text=True)
-    response = admin.post(f"/login-methods/{method.id}", data=method_form(name=None, title="Renamed", app_id=method.app_id,
-                                                                          app_secret="", allow_register=None))
+    response = admin.post(
+        f"/login-methods/{method.id}",
+        data=method_form(name=None, title="Renamed", app_id=method.app_id, app_secret="", allow_register=None),
+    )
 
     assert method.secret not in form and "****" + method.secret[-4:] in form
     assert response.status_code == 302
@@ -126,16 +143,21 @@ def test_edit_refuses_an_app_id_of_another_method(admin, harness):
     assert harness.counts() == before
 
 
-@pytest.mark.parametrize("secret, errcode_word", [
-    (None, "WeChat accepts this appId and appSecret."),
-    ("wrong-secret", "WeChat rejects this appId or appSecret (errcode 40125)"),
-])
+@pytest.mark.parametrize(
+    "secret, errcode_word",
+    [
+        (None, "WeChat accepts this appId and appSecret."),
+        ("wrong-secret", "WeChat rejects this appId or appSecret (errcode 40125)"),
+    ],
+)
 def test_check_credentials_asks_wechat_and_saves_nothing(app, admin, harness, secret, errcode_word):
     method = harness.add_method(name="shopLogin")
     before = harness.counts()
 
-    response = admin.post(f"/login-methods/{method.id}",
-                          data=method_form(name=None, app_id=method.app_id, app_secret=secret or "", title="Unsaved", check="y"))
+    response = admin.post(
+        f"/login-methods/{method.id}",
+        data=method_form(name=None, app_id=method.app_id, app_secret=secret or "", title="Unsaved", check="y"),
+    )
 
     assert response.status_code == 200 and errcode_word in response.get_data(as_text=True)
     assert harness.counts() == before and stored(app).title == "shopLogin title"
@@ -157,7 +179,9 @@ def test_check_credentials_says_when_wechat_could_not_tell(app, admin, harness):
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     app.extensions["wechat_client"].base_url = closed
 
-    response = admin.post(f"/login-methods/{method.id}", data=method_form(name=None, app_id=method.app_id, app_secret="", check="y"))
+    response = admin.post(
+        f"/login-methods/{method.id}", data=method_form(name=None, app_id=method.app_id, app_secret="", check="y")
+    )
 
     assert "WeChat could not tell whether the appId and appSecret are right" in response.get_data(as_text=True)
 
@@ -194,13 +218,31 @@ def test_delete_with_bindings_is_refused_unless_confirmed_then_unbinds_each_user
 
 
 def instance_upload(name="myWeChatMiniLogin", element=None, config=None, config_name=None, update=False):
-    element = element if element is not None else {
-        "type": "auths.loginTypes.WeChatMiniType", "title": "WeChat Mini Program Login", "allowRegister": 1,
-        "backendBundleEntry": ".", "frontBundleEntry": f"./{config_name or name}.json"}
-    config = config if config is not None else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
-    as_bytes = (lambda value: (value if isinstance(value, str) else json.dumps(value)).encode())
-    data = {"name": name, "element": (io.BytesIO(as_bytes(element)), "e.json"),
-            "config": (io.BytesIO(as_bytes(config)), f"{config_name or name}.json")}
+    element = (
+        element
+        if element is not None
+        else {
+            "type": "auths.loginTypes.WeChatMiniType",
+            "title": "WeChat Mini Program Login",
+            "allowRegister": 1,
+            "backendBundleEntry": ".",
+            "frontBundleEntry": f"./{config_name or name}.json",
+        }
+    )
+    config = (
+        config
+        if config is not None
+        else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
+    )
+
+    def as_bytes(value) -> bytes:
+        return (value if isinstance(value, str) else json.dumps(value)).encode()
+
+    data = {
+        "name": name,
+        "element": (io.BytesIO(as_bytes(element)), "e.json"),
+        "config": (io.BytesIO(as_bytes(config)), f"{config_name or name}.json"),
+    }
     if update:
         data["update"] = "y"
     return data
@@ -210,7 +252,11 @@ def test_import_of_uploaded_files(app, admin, harness):
     response = admin.post("/login-methods/import", data=instance_upload(), content_type="multipart/form-data")
     assert response.status_code == 302
     method = stored(app, "myWeChatMiniLogin")
-    assert (method.title, method.app_id, method.allow_register) == ("WeChat Mini Program Login", "wx1234567890abcdef", True)
+    assert (method.title, method.app_id, method.allow_register) == (
+        "WeChat Mini Program Login",
+        "wx1234567890abcdef",
+        True,
+    )
     assert secret_of(app, "myWeChatMiniLogin") == "s3cr3t-value-9876"
 
 
@@ -218,9 +264,29 @@ def test_import_of_uploaded_files(app, admin, harness):
     "upload, message",
     [
         ({"element": "{not json"}, "e.json is not valid JSON"),
-        ({"element": {"type": "auths.loginTypes.Other", "title": "t", "backendBundleEntry": ".", "frontBundleEntry": "./x.json"}}, "type must be one of"),
-        ({"element": {"type": "auths.loginTypes.WeChatMiniType", "title": "t", "allowRegister": 2, "backendBundleEntry": ".",
-                      "frontBundleEntry": "./myWeChatMiniLogin.json"}}, "allowRegister must be 1 or 0"),
+        (
+            {
+                "element": {
+                    "type": "auths.loginTypes.Other",
+                    "title": "t",
+                    "backendBundleEntry": ".",
+                    "frontBundleEntry": "./x.json",
+                }
+            },
+            "type must be one of",
+        ),
+        (
+            {
+                "element": {
+                    "type": "auths.loginTypes.WeChatMiniType",
+                    "title": "t",
+                    "allowRegister": 2,
+                    "backendBundleEntry": ".",
+                    "frontBundleEntry": "./myWeChatMiniLogin.json",
+                }
+            },
+            "allowRegister must be 1 or 0",
+        ),
         ({"config_name": "other"}, "does not name the uploaded configuration file"),
         ({"config": {"authConfig": {"appSecret": "x"}}}, "authConfig.appId must be"),
         ({"config": {"authConfig": {"appId": "wx1"}}}, "authConfig.appSecret is required"),
@@ -240,8 +306,12 @@ def test_a_bad_import_says_why_and_changes_nothing(admin, harness, upload, messa
 def test_import_refuses_to_overwrite_unless_asked(app, admin, harness):
     admin.post("/login-methods/import", data=instance_upload(), content_type="multipart/form-data")
     config = {"authConfig": {"appId": "wx1234567890abcdef"}}
-    refused = admin.post("/login-methods/import", data=instance_upload(config=config), content_type="multipart/form-data")
-    updated = admin.post("/login-methods/import", data=instance_upload(config=config, update=True), content_type="multipart/form-data")
+    refused = admin.post(
+        "/login-methods/import", data=instance_upload(config=config), content_type="multipart/form-data"
+    )
+    updated = admin.post(
+        "/login-methods/import", data=instance_upload(config=config, update=True), content_type="multipart/form-data"
+    )
     assert "already exists" in refused.get_data(as_text=True) and updated.status_code == 302
     assert secret_of(app, "myWeChatMiniLogin") == "s3cr3t-value-9876"
 

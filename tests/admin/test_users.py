@@ -16,12 +16,18 @@ def people(app, harness):
     """Three users: alice and bob on shopLogin (alice also on blogLogin), carol with a phone."""
     shop = harness.add_method(name="shopLogin", open_platform="platform")
     blog = harness.add_method(name="blogLogin", open_platform="platform")
-    ids = {name: harness.register(shop, name.lower(), name=name)["user"]["userId"] for name in ("Alice Smith", "Bob Smith", "Carol Jones")}
+    ids = {
+        name: harness.register(shop, name.lower(), name=name)["user"]["userId"]
+        for name in ("Alice Smith", "Bob Smith", "Carol Jones")
+    }
     harness.login(blog, "alice smith")  # unionId links alice on blogLogin too
     with app.app_context():
         db.session.get(User, ids["Carol Jones"]).phone = "+8613800138000"
         db.session.commit()
-        bindings = {b.user_id: b for b in db.session.scalars(select(WeChatBinding).where(WeChatBinding.login_method_id == shop.id))}
+        bindings = {
+            b.user_id: b
+            for b in db.session.scalars(select(WeChatBinding).where(WeChatBinding.login_method_id == shop.id))
+        }
         openids = {name: bindings[user_id].openid for name, user_id in ids.items()}
         unionids = {name: bindings[user_id].unionid for name, user_id in ids.items()}
     return {"ids": ids, "openids": openids, "unionids": unionids, "shop": shop, "blog": blog}
@@ -70,7 +76,9 @@ def test_pagination_keeps_the_query_string(app, support, harness):
         db.session.commit()
 
     first = support.get("/users", query_string={"q": "dora", "sort": "name", "dir": "asc", "per_page": "20"})
-    third = support.get("/users", query_string={"q": "dora", "sort": "name", "dir": "asc", "per_page": "20", "page": "3"})
+    third = support.get(
+        "/users", query_string={"q": "dora", "sort": "name", "dir": "asc", "per_page": "20", "page": "3"}
+    )
     beyond = support.get("/users", query_string={"q": "dora", "page": "99"})
 
     links = [link.strip() for link in re.findall(r'class="page-link" href="([^"]+)"', first.get_data(as_text=True))]
@@ -86,7 +94,9 @@ def test_an_empty_search_says_so(support, people):
 def test_the_user_page_shows_bindings_tokens_and_history_never_a_session_key(app, support, people, simulator):
     harness_token_user = people["ids"]["Alice Smith"]
     page = support.get(f"/users/{harness_token_user}").get_data(as_text=True)
-    assert "Alice Smith" in page and people["openids"]["Alice Smith"] in page and people["unionids"]["Alice Smith"] in page
+    assert (
+        "Alice Smith" in page and people["openids"]["Alice Smith"] in page and people["unionids"]["Alice Smith"] in page
+    )
     assert "shopLogin" in page and "blogLogin" in page and "register" in page
     with app.app_context():
         ciphertexts = db.session.scalars(select(WeChatBinding.session_key_ciphertext)).all()
@@ -124,7 +134,12 @@ def test_unbind_removes_the_binding_revokes_its_tokens_and_audits_actor_and_reas
     assert harness.get("/me", token=token).status_code == 401
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "unbind"))
-        assert (event.actor_type, event.actor, event.user_id, event.login_method_name) == ("console", "helper", user_id, "shopLogin")
+        assert (event.actor_type, event.actor, event.user_id, event.login_method_name) == (
+            "console",
+            "helper",
+            user_id,
+            "shopLogin",
+        )
         assert event.details["reason"] == "lost phone, ticket 42" and event.details["revokedTokens"] == 1
     again = support.post(f"/users/{user_id}/bindings/{shop.id}/unbind", data={"reason": "again"})
     assert "no WeChat binding on this login method" in again.get_data(as_text=True)
@@ -217,9 +232,16 @@ def test_support_asks_wechat_whether_a_session_key_is_still_valid(support, peopl
     url = f"/users/{user_id}/bindings/{shop.id}/check-session-key"
     fresh = support.post(url, follow_redirects=True).get_data(as_text=True)
     # Bob's phone calls wx.login again but never logs in here: WeChat's key moves on, ours does not
-    requests.get(f"{simulator.url}/sns/jscode2session", timeout=5, params={
-        "appid": shop.app_id, "secret": shop.secret, "js_code": simulator.code(shop.app_id, "bob smith"),
-        "grant_type": "authorization_code"})
+    requests.get(
+        f"{simulator.url}/sns/jscode2session",
+        timeout=5,
+        params={
+            "appid": shop.app_id,
+            "secret": shop.secret,
+            "js_code": simulator.code(shop.app_id, "bob smith"),
+            "grant_type": "authorization_code",
+        },
+    )
     stale = support.post(url, follow_redirects=True).get_data(as_text=True)
 
     assert "WeChat still accepts Bob Smith&#39;s session key" in fresh

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from console.extensions import db
+from console.models import AuditEvent, OneTimeCode, WeChatBinding, utcnow
 from console.services.answers import BindAnswer, UnbindAnswer
 from console.services.bindings import issue_bind_ticket
 from console.services.login_methods import find_login_method
-from console.extensions import db
-from console.models import AuditEvent, OneTimeCode, WeChatBinding, utcnow
 
 
 def issue_ticket(app, method, user_id):
@@ -73,7 +73,9 @@ def test_bind_errors_from_wechat_write_nothing(harness):
     token = harness.token(shop, "alice")
     before = harness.counts()
 
-    answer = harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice", errcode=40226)}, token=token)
+    answer = harness.post(
+        f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice", errcode=40226)}, token=token
+    )
 
     assert answer.status_code == 403 and answer.json["error"]["code"] == "user_blocked"
     assert harness.counts() == before
@@ -121,7 +123,9 @@ def test_a_ticket_survives_a_wechat_failure(harness, app):
     ticket = issue_ticket(app, blog, user_id)
     before = harness.counts()
 
-    failed = harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice", errcode=-1), "ticket": ticket})
+    failed = harness.post(
+        f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice", errcode=-1), "ticket": ticket}
+    )
 
     assert failed.json["error"]["code"] == "wechat_unavailable"
     assert harness.counts() == before
@@ -132,7 +136,12 @@ def test_a_ticket_survives_a_wechat_failure(harness, app):
 def test_unbind_removes_the_binding_and_revokes_the_tokens_issued_through_it(harness, app):
     shop, blog = harness.add_method(name="shopLogin"), harness.add_method(name="blogLogin")
     shop_token = harness.token(shop, "alice")
-    assert harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice")}, token=shop_token).status_code == 200
+    assert (
+        harness.post(
+            f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice")}, token=shop_token
+        ).status_code
+        == 200
+    )
     blog_token = harness.token(blog, "alice")
 
     answer = harness.post(f"/wechat-mini/{blog.name}/unbind", {}, token=shop_token)

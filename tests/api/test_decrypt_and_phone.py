@@ -8,11 +8,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from console.extensions import db
+from console.models import AuditEvent, User
 from console.services.answers import DecryptAnswer, PhoneAnswer
 from console.services.login_methods import find_login_method
 from console.services.user_data import check_session_key
-from console.extensions import db
-from console.models import AuditEvent, User
 
 PROFILE = {"nickName": "Alice Wang", "avatarUrl": "https://thirdwx.qlogo.cn/alice.png", "gender": 2}
 
@@ -51,8 +51,14 @@ def test_a_signed_payload_is_checked_before_decrypting(harness, alice):
     sealed = harness.simulator.sealed(method.app_id, "alice", PROFILE)
 
     good = decrypt(harness, method, token, sealed, rawData=sealed["rawData"], signature=sealed["signature"])
-    tampered = decrypt(harness, method, token, sealed, rawData=sealed["rawData"].replace("Alice", "Mallory"),
-                       signature=sealed["signature"])
+    tampered = decrypt(
+        harness,
+        method,
+        token,
+        sealed,
+        rawData=sealed["rawData"].replace("Alice", "Mallory"),
+        signature=sealed["signature"],
+    )
     half = decrypt(harness, method, token, sealed, rawData=sealed["rawData"])
 
     assert good.status_code == 200
@@ -64,8 +70,11 @@ def test_data_sealed_under_a_newer_session_key_is_session_key_stale(harness, ali
     method, token = alice
     # the phone called wx.login again but never logged in here: WeChat's key moved on, ours did not
     code = harness.code(method, "alice")
-    requests.get(f"{simulator.url}/sns/jscode2session", timeout=5,
-                 params={"appid": method.app_id, "secret": method.secret, "js_code": code, "grant_type": "authorization_code"})
+    requests.get(
+        f"{simulator.url}/sns/jscode2session",
+        timeout=5,
+        params={"appid": method.app_id, "secret": method.secret, "js_code": code, "grant_type": "authorization_code"},
+    )
     sealed = harness.simulator.sealed(method.app_id, "alice", PROFILE)
     before = harness.counts()
 
@@ -79,7 +88,9 @@ def test_data_sealed_under_a_newer_session_key_is_session_key_stale(harness, ali
 
 def test_data_of_another_app_is_watermark_mismatch(harness, alice):
     method, token = alice
-    sealed = harness.simulator.sealed(method.app_id, "alice", PROFILE, watermark={"appid": "wxsomeoneelse", "timestamp": 1})
+    sealed = harness.simulator.sealed(
+        method.app_id, "alice", PROFILE, watermark={"appid": "wxsomeoneelse", "timestamp": 1}
+    )
     before = harness.counts()
 
     answer = decrypt(harness, method, token, sealed)
@@ -119,7 +130,9 @@ def test_decrypt_needs_a_binding_on_that_mini_program_and_a_token(harness, alice
 def test_phone_number_is_fetched_saved_and_answered_with_a_string_country_code(harness, app, alice):
     method, token = alice
 
-    answer = harness.post(f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token)
+    answer = harness.post(
+        f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token
+    )
 
     assert answer.status_code == 200
     PhoneAnswer.model_validate(answer.json)
@@ -150,8 +163,15 @@ def test_concurrent_phone_calls_fetch_one_access_token(harness, app, alice, simu
     statuses = []
 
     def call(code):
-        statuses.append(app.test_client().post(f"/api/v1/wechat-mini/{method.name}/phone", json={"code": code},
-                                               headers={"Authorization": f"Bearer {token}"}).status_code)
+        statuses.append(
+            app.test_client()
+            .post(
+                f"/api/v1/wechat-mini/{method.name}/phone",
+                json={"code": code},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            .status_code
+        )
 
     threads = [threading.Thread(target=call, args=(code,)) for code in codes]
     for thread in threads:
@@ -165,10 +185,14 @@ def test_concurrent_phone_calls_fetch_one_access_token(harness, app, alice, simu
 
 def test_a_refused_access_token_is_replaced_once_and_the_call_succeeds(harness, alice, simulator):
     method, token = alice
-    harness.post(f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token)
+    harness.post(
+        f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token
+    )
     simulator.control(f"apps/{method.app_id}/reset-token")  # another system force-refreshed the token
 
-    answer = harness.post(f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token)
+    answer = harness.post(
+        f"/wechat-mini/{method.name}/phone", {"code": harness.simulator.phone_code(method.app_id, "alice")}, token=token
+    )
 
     assert answer.status_code == 200
     assert simulator.state.token_fetches[method.app_id] == 2
@@ -182,10 +206,16 @@ def test_phone_codes_go_to_wechat_once_and_bad_ones_map_to_contract_errors(harne
 
     reused = harness.post(f"/wechat-mini/{method.name}/phone", {"code": code}, token=token)
     unknown = harness.post(f"/wechat-mini/{method.name}/phone", {"code": "f" * 64}, token=token)
-    limited = harness.post(f"/wechat-mini/{method.name}/phone",
-                           {"code": harness.simulator.phone_code(method.app_id, "alice", errcode=45011)}, token=token)
-    someone_elses = harness.post(f"/wechat-mini/{method.name}/phone",
-                                 {"code": harness.simulator.phone_code(method.app_id, "mallory")}, token=token)
+    limited = harness.post(
+        f"/wechat-mini/{method.name}/phone",
+        {"code": harness.simulator.phone_code(method.app_id, "alice", errcode=45011)},
+        token=token,
+    )
+    someone_elses = harness.post(
+        f"/wechat-mini/{method.name}/phone",
+        {"code": harness.simulator.phone_code(method.app_id, "mallory")},
+        token=token,
+    )
 
     assert reused.json["error"]["code"] == "code_used"
     assert unknown.json["error"]["code"] == "invalid_code"
@@ -197,7 +227,9 @@ def test_phone_codes_go_to_wechat_once_and_bad_ones_map_to_contract_errors(harne
 def test_phone_needs_a_binding_on_that_mini_program(harness, alice):
     method, token = alice
     other = harness.add_method(name="otherLogin")
-    answer = harness.post(f"/wechat-mini/{other.name}/phone", {"code": harness.simulator.phone_code(other.app_id, "alice")}, token=token)
+    answer = harness.post(
+        f"/wechat-mini/{other.name}/phone", {"code": harness.simulator.phone_code(other.app_id, "alice")}, token=token
+    )
     assert answer.status_code == 404 and answer.json["error"]["code"] == "not_bound"
 
 
@@ -207,8 +239,11 @@ def test_session_key_check_follows_wechat(harness, app, alice, simulator):
         user_id = db.session.scalar(select(User.id))
         fresh = check_session_key(find_login_method(method.name), user_id)
     code = harness.code(method, "alice")  # a wx.login that never reached us: WeChat's key moves on
-    requests.get(f"{simulator.url}/sns/jscode2session", timeout=5,
-                 params={"appid": method.app_id, "secret": method.secret, "js_code": code, "grant_type": "authorization_code"})
+    requests.get(
+        f"{simulator.url}/sns/jscode2session",
+        timeout=5,
+        params={"appid": method.app_id, "secret": method.secret, "js_code": code, "grant_type": "authorization_code"},
+    )
     with app.app_context():
         stale = check_session_key(find_login_method(method.name), user_id)
 
@@ -227,12 +262,24 @@ def test_the_access_token_is_shared_through_redis_by_two_processes(environ, simu
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis does not answer on 127.0.0.1:6379: the shared-cache test needs it")
     shared = {**environ, "REDIS_URL": "redis://127.0.0.1:6379/14"}
-    workers = [create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": harness.app.config["SQLALCHEMY_DATABASE_URI"],
-                           "ENCRYPTION_KEYS": harness.app.config["ENCRYPTION_KEYS"]}, environ=shared) for _ in range(2)]
+    workers = [
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": harness.app.config["SQLALCHEMY_DATABASE_URI"],
+                "ENCRYPTION_KEYS": harness.app.config["ENCRYPTION_KEYS"],
+            },
+            environ=shared,
+        )
+        for _ in range(2)
+    ]
     for worker in workers:
         code = harness.simulator.phone_code(method.app_id, "alice")
-        answer = worker.test_client().post(f"/api/v1/wechat-mini/{method.name}/phone", json={"code": code},
-                                           headers={"Authorization": f"Bearer {token}"})
+        answer = worker.test_client().post(
+            f"/api/v1/wechat-mini/{method.name}/phone",
+            json={"code": code},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert answer.status_code == 200
     assert simulator.state.token_fetches[method.app_id] == 1
     redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()

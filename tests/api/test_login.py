@@ -84,7 +84,9 @@ def test_a_malformed_body_is_invalid_request_and_writes_nothing(harness, body, f
     method = harness.add_method()
     before = harness.counts()
     if body is None:
-        answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", data="not json{", content_type="application/json")
+        answer = harness.client.post(
+            f"/api/v1/wechat-mini/{method.name}/login", data="not json{", content_type="application/json"
+        )
     else:
         answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", json=body)
 
@@ -150,7 +152,9 @@ def test_a_code_presented_twice_is_code_used_and_reaches_wechat_once(harness, si
 def test_a_code_that_failed_at_wechat_is_not_sent_again(harness, simulator):
     method = harness.add_method()
     code = harness.code(method, "alice", errcode=-1)
-    assert harness.post(f"/wechat-mini/{method.name}/login", {"code": code}).json["error"]["code"] == "wechat_unavailable"
+    assert (
+        harness.post(f"/wechat-mini/{method.name}/login", {"code": code}).json["error"]["code"] == "wechat_unavailable"
+    )
 
     again = harness.post(f"/wechat-mini/{method.name}/login", {"code": code})
 
@@ -161,8 +165,8 @@ def test_a_code_that_failed_at_wechat_is_not_sent_again(harness, simulator):
 @pytest.mark.parametrize("change", ["wrong_secret", "unknown_app"])
 def test_credentials_wechat_rejects_are_wechat_misconfigured(harness, app, change):
     from console.extensions import db
-    from console.services.login_methods import set_app_secret
     from console.models import LoginMethod
+    from console.services.login_methods import set_app_secret
 
     method = harness.add_method()
     code = harness.code(method, "alice")

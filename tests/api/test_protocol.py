@@ -23,16 +23,18 @@ def test_a_wrong_http_method_answers_json_405(client):
 
 def test_an_oversized_body_is_invalid_request(harness):
     method = harness.add_method()
-    answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", data="x" * (2 * 1024 * 1024),
-                                 content_type="application/json")
+    answer = harness.client.post(
+        f"/api/v1/wechat-mini/{method.name}/login", data="x" * (2 * 1024 * 1024), content_type="application/json"
+    )
     assert answer.status_code == 413 and answer.json["error"]["code"] == "invalid_request"
 
 
 def test_json_is_read_whatever_the_content_type(harness):
     method = harness.add_method()
     code = harness.code(method, "alice")
-    answer = harness.client.post(f"/api/v1/wechat-mini/{method.name}/login", data=f'{{"code": "{code}"}}',
-                                 content_type="text/plain")
+    answer = harness.client.post(
+        f"/api/v1/wechat-mini/{method.name}/login", data=f'{{"code": "{code}"}}', content_type="text/plain"
+    )
     assert answer.status_code == 200 and "bindCode" in answer.json
 
 
@@ -64,7 +66,10 @@ def test_the_api_rate_limit_answers_rate_limited_with_retry_after(environ, simul
 
 
 def test_the_rate_limit_can_be_switched_off(environ):
-    app = create_app({"TESTING": True}, environ={**environ, "RATELIMIT_API_PER_ADDRESS": "1 per minute", "RATELIMIT_ENABLED": "false"})
+    app = create_app(
+        {"TESTING": True},
+        environ={**environ, "RATELIMIT_API_PER_ADDRESS": "1 per minute", "RATELIMIT_ENABLED": "false"},
+    )
     client = app.test_client()
     assert [client.post("/api/v1/auth/token", json={}).status_code for _ in range(3)] == [400, 400, 400]
 
@@ -74,9 +79,16 @@ def test_the_openapi_document_describes_every_endpoint_and_error(client):
 
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
-        "/wechat-mini/{name}/login", "/wechat-mini/{name}/register", "/auth/token", "/me",
-        "/wechat-mini/{name}/bind", "/wechat-mini/{name}/unbind", "/auth/logout", "/openapi.json",
-        "/wechat-mini/{name}/decrypt", "/wechat-mini/{name}/phone",
+        "/wechat-mini/{name}/login",
+        "/wechat-mini/{name}/register",
+        "/auth/token",
+        "/me",
+        "/wechat-mini/{name}/bind",
+        "/wechat-mini/{name}/unbind",
+        "/auth/logout",
+        "/openapi.json",
+        "/wechat-mini/{name}/decrypt",
+        "/wechat-mini/{name}/phone",
     }
     login = document["paths"]["/wechat-mini/{name}/login"]["post"]
     assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginInput"}
@@ -103,7 +115,9 @@ def test_health_checks_answer_200(client, path):
 
 
 def test_readyz_is_503_while_the_database_is_unreachable(environ):
-    app = create_app({"TESTING": True}, environ={**environ, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    app = create_app(
+        {"TESTING": True}, environ={**environ, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    )
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
     answer = client.get("/readyz")

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from console.services.answers import MeAnswer, RegisterAnswer, TokenAnswer
 from console.extensions import db
 from console.models import USER_DISABLED, AccessToken, OneTimeCode, User, utcnow
+from console.services.answers import MeAnswer, RegisterAnswer, TokenAnswer
 
 
 def bind_code(harness, method, user="alice"):
@@ -29,8 +29,10 @@ def test_register_creates_the_user_in_the_default_corp_and_logs_them_in(harness)
     code = bind_code(harness, method)
     before = harness.counts()
 
-    answer = harness.post(f"/wechat-mini/{method.name}/register",
-                          {"bindCode": code, "name": "Alice", "avatarUrl": "https://img.example/a.png"})
+    answer = harness.post(
+        f"/wechat-mini/{method.name}/register",
+        {"bindCode": code, "name": "Alice", "avatarUrl": "https://img.example/a.png"},
+    )
 
     assert answer.status_code == 201
     RegisterAnswer.model_validate(answer.json)
@@ -160,8 +162,13 @@ def test_register_on_a_disabled_or_unknown_method_is_refused(harness, app):
         db.session.get(LoginMethod, method.id).enabled = False
         db.session.commit()
 
-    assert harness.post(f"/wechat-mini/{method.name}/register", {"bindCode": code}).json["error"]["code"] == "login_method_disabled"
-    assert harness.post("/wechat-mini/nope/register", {"bindCode": code}).json["error"]["code"] == "login_method_not_found"
+    assert (
+        harness.post(f"/wechat-mini/{method.name}/register", {"bindCode": code}).json["error"]["code"]
+        == "login_method_disabled"
+    )
+    assert (
+        harness.post("/wechat-mini/nope/register", {"bindCode": code}).json["error"]["code"] == "login_method_not_found"
+    )
 
 
 def test_a_login_code_buys_one_access_token_in_the_default_corp(harness):
@@ -337,5 +344,8 @@ def test_codes_and_tokens_are_stored_only_as_digests(harness, app):
     assert registered["loginCode"] not in stored and token not in stored
     assert all(len(value) == 64 for value in stored)
     with app.app_context():  # the redeemed bindCode handed its session key to the binding: one copy at rest
-        assert db.session.scalar(db.select(OneTimeCode.session_key_ciphertext).where(OneTimeCode.kind == "bind_code")) is None
+        assert (
+            db.session.scalar(db.select(OneTimeCode.session_key_ciphertext).where(OneTimeCode.kind == "bind_code"))
+            is None
+        )
     assert len(token) >= 43 and len(registered["loginCode"]) >= 43  # 256 random bits

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from console.extensions import db
+from console.models import AdminAccount, AuditEvent, utcnow
 from console.services import console_accounts as accounts
 from console.services.console_accounts import SIGN_IN_REFUSED
-from console.models import AdminAccount, AuditEvent, utcnow
 from tests.helpers import PASSWORD
 
 
@@ -142,16 +142,19 @@ def test_a_console_session_ends_after_twelve_hours(app, make_account, sign_in):
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/users", "/users"),
-    ("/users?q=a", "/users?q=a"),
-    ("//evil.com", "/"),
-    ("http://evil.com", "/"),
-    ("https://evil.com/users", "/"),
-    ("/\\evil.com", "/"),
-    ("evil.com", "/"),
-    ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/users", "/users"),
+        ("/users?q=a", "/users?q=a"),
+        ("//evil.com", "/"),
+        ("http://evil.com", "/"),
+        ("https://evil.com/users", "/"),
+        ("/\\evil.com", "/"),
+        ("evil.com", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_goes_only_to_local_paths(client, make_account, target, expected):
     make_account("boss")
     response = client.post("/sign-in", query_string={"next": target}, data={"username": "boss", "password": PASSWORD})

@@ -12,8 +12,15 @@ from tests.browser.watch import PageWatch
 from tests.helpers import LiveServer, RecordingClient
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +39,10 @@ def browser():
 @pytest.fixture
 def live_app(environ):
     """The console with CSRF on and the in-process WeChat simulator, served on a live port and calling itself."""
-    app = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None},
-                     environ={**environ, "WECHAT_SIMULATOR": "1"})
+    app = create_app(
+        {"TESTING": True, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None},
+        environ={**environ, "WECHAT_SIMULATOR": "1"},
+    )
     app.test_client_class = RecordingClient
     with app.app_context():
         db.create_all()

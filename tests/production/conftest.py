@@ -44,12 +44,25 @@ class Gunicorn:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
-        self.log = open(log_path, "w")
+        self.log = open(log_path, "w")  # noqa: SIM115  (the process writes to it until stop() closes it)
         env = {key: value for key, value in os.environ.items() if key not in ("CONSOLE_DEMO", "WECHAT_SIMULATOR")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--threads", str(threads)],
-            cwd=ROOT, env={**env, **environ}, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "wsgi:app",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env={**env, **environ},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

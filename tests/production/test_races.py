@@ -40,8 +40,11 @@ def count(harness, model) -> int:
 
 
 def live_login(deployment, method, user) -> dict:
-    answer = requests.post(f"{deployment.url}/api/v1/wechat-mini/{method.name}/login",
-                           json={"code": deployment.harness.code(method, user)}, timeout=10)
+    answer = requests.post(
+        f"{deployment.url}/api/v1/wechat-mini/{method.name}/login",
+        json={"code": deployment.harness.code(method, user)},
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -94,7 +97,9 @@ def test_two_bind_codes_of_one_wechat_user_registered_at_once_make_one_account(d
         codes = [live_login(deployment, method, user)["bindCode"] for _ in range(2)]
         users_before = count(harness, User)
 
-        results = race(f"{deployment.url}/api/v1/wechat-mini/{method.name}/register", [{"bindCode": code} for code in codes])
+        results = race(
+            f"{deployment.url}/api/v1/wechat-mini/{method.name}/register", [{"bindCode": code} for code in codes]
+        )
 
         assert Counter(results) == {(201, None): 1, (409, "already_registered"): 1}
         assert count(harness, User) == users_before + 1

@@ -19,9 +19,12 @@ def limited(simulator, tmp_path_factory):
         pytest.skip("Redis does not answer on 127.0.0.1:6379: shared rate limits need it")
     redis.Redis.from_url(f"{REDIS_BASE}/11").flushdb()
     deployment = start_deployment(
-        simulator, tmp_path_factory.mktemp("limited"),
-        RATELIMIT_STORAGE_URI=f"{REDIS_BASE}/11", REDIS_URL=f"{REDIS_BASE}/11",
-        RATELIMIT_API_PER_ADDRESS="10 per minute", PROXY_COUNT="1",
+        simulator,
+        tmp_path_factory.mktemp("limited"),
+        RATELIMIT_STORAGE_URI=f"{REDIS_BASE}/11",
+        REDIS_URL=f"{REDIS_BASE}/11",
+        RATELIMIT_API_PER_ADDRESS="10 per minute",
+        PROXY_COUNT="1",
     )
     yield deployment
     stop_deployment(deployment, simulator)
@@ -30,9 +33,15 @@ def limited(simulator, tmp_path_factory):
 
 def test_the_limit_is_shared_by_all_workers(limited):
     session = requests.Session()
-    answers = [session.post(f"{limited.url}/api/v1/auth/token", json={"loginCode": "x" * 43},
-                            headers={"X-Forwarded-For": "203.0.113.7", "Connection": "close"}, timeout=10)
-               for _ in range(30)]
+    answers = [
+        session.post(
+            f"{limited.url}/api/v1/auth/token",
+            json={"loginCode": "x" * 43},
+            headers={"X-Forwarded-For": "203.0.113.7", "Connection": "close"},
+            timeout=10,
+        )
+        for _ in range(30)
+    ]
 
     assert Counter(answer.status_code for answer in answers) == {400: 10, 429: 20}
     refused = answers[-1]
@@ -41,15 +50,23 @@ def test_the_limit_is_shared_by_all_workers(limited):
 
 
 def test_behind_a_proxy_each_client_address_has_its_own_budget(limited):
-    statuses = [requests.post(f"{limited.url}/api/v1/auth/token", json={"loginCode": "x" * 43},
-                              headers={"X-Forwarded-For": f"198.51.100.{index}"}, timeout=10).status_code
-                for index in range(12)]
+    statuses = [
+        requests.post(
+            f"{limited.url}/api/v1/auth/token",
+            json={"loginCode": "x" * 43},
+            headers={"X-Forwarded-For": f"198.51.100.{index}"},
+            timeout=10,
+        ).status_code
+        for index in range(12)
+    ]
     assert statuses == [400] * 12
 
 
 def test_without_proxy_fix_forwarded_for_is_ignored(environ):
     app = create_app({"TESTING": True}, environ={**environ, "RATELIMIT_API_PER_ADDRESS": "2 per minute"})
     client = app.test_client()
-    statuses = [client.post("/api/v1/auth/token", json={}, headers={"X-Forwarded-For": f"198.51.100.{index}"}).status_code
-                for index in range(3)]
+    statuses = [
+        client.post("/api/v1/auth/token", json={}, headers={"X-Forwarded-For": f"198.51.100.{index}"}).status_code
+        for index in range(3)
+    ]
     assert statuses == [400, 400, 429]  # a client cannot pick its own address by sending the header

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from console.errors import LoginError
-from console.services.gateway import count_wechat_error, wechat_error_counts
 from console.models import utcnow
+from console.services.gateway import count_wechat_error, wechat_error_counts
 
 
 def test_refusals_are_counted_by_code_and_nothing_is_written(harness, app):
@@ -31,4 +31,11 @@ def test_only_the_last_24_hours_count(app):
         count_wechat_error(LoginError("invalid_request"), now=now)  # not WeChat's
         counts = wechat_error_counts(now=now)
     assert counts["invalid_code"] == 1
-    assert set(counts) == {"invalid_code", "code_used", "user_blocked", "wechat_rate_limited", "wechat_misconfigured", "wechat_unavailable"}
+    assert set(counts) == {
+        "invalid_code",
+        "code_used",
+        "user_blocked",
+        "wechat_rate_limited",
+        "wechat_misconfigured",
+        "wechat_unavailable",
+    }

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 
 from console.extensions import db
+from console.models import LoginMethod, User
 from console.seed import LoginError, RowData, WeChatMiniType, register_type
 from console.services.login_methods import set_app_secret
-from console.models import LoginMethod, User
 
-BASIC_USAGE = '''
+BASIC_USAGE = """
 # Get instance
 wechat_auth = app.getElement("auths.loginTypes.myWeChatMiniLogin")
 
 # Mini Program login
 result = wechat_auth.getLoginCode("wx_code_from_miniprogram")
-'''
+"""
 
-LOGIN_AUTHORIZATION_HANDLING = '''
+LOGIN_AUTHORIZATION_HANDLING = """
 result = wechat_auth.getLoginCode("wx_mini_code")
 
 if "loginCode" in result:
@@ -26,22 +26,22 @@ if "loginCode" in result:
 elif "bindCode" in result:
     # New user, needs registration
     bind_code = result["bindCode"]
-'''
+"""
 
-NEW_USER_REGISTRATION = '''
+NEW_USER_REGISTRATION = """
 user = wechat_auth.register("bind_code_from_getLoginCode")
 print(f"User registration successful: {user.userId.value}")
-'''
+"""
 
-ACCOUNT_BINDING = '''
+ACCOUNT_BINDING = """
 result = wechat_auth.bind(123, "wx_mini_code")
-'''
+"""
 
-ACCOUNT_UNBINDING = '''
+ACCOUNT_UNBINDING = """
 result = wechat_auth.unbind(123)
-'''
+"""
 
-COMPLETE_REGISTRATION_PROCESS = '''
+COMPLETE_REGISTRATION_PROCESS = """
 wechat_auth = app.getElement("auths.loginTypes.myWeChatMiniLogin")
 
 # Try login to get binding code
@@ -52,23 +52,23 @@ if "bindCode" in login_result:
     bind_code = login_result["bindCode"]
     new_user = wechat_auth.register(bind_code)
     print(f"Registration successful, User ID: {new_user.userId.value}")
-'''
+"""
 
-ACCOUNT_BINDING_MANAGEMENT = '''
+ACCOUNT_BINDING_MANAGEMENT = """
 # Bind existing account
 bind_result = wechat_auth.bind(user_id, "wx_mini_code")
 
 # Unbind account when needed
 unbind_result = wechat_auth.unbind(user_id)
-'''
+"""
 
-CONTRACT_EXAMPLES = '''
+CONTRACT_EXAMPLES = """
 wechat_auth = app.getElement("auths.loginTypes.myWeChatMiniLogin")
 result = wechat_auth.getLoginCode("wx_code_from_miniprogram")   # dict: loginCode + corpList, or bindCode
 user = wechat_auth.register(result["bindCode"])                 # user.userId.value is the new id
 wechat_auth.bind(123, "wx_mini_code"); wechat_auth.unbind(123)  # dicts
 wechat_auth.allowRegister, wechat_auth.authConfig               # 1/0, {"appId", "appSecret"}
-'''
+"""
 
 
 @pytest.fixture
@@ -140,8 +140,12 @@ def test_account_binding_and_unbinding(app, harness, seed):
     bound = run(ACCOUNT_BINDING, app, {"wechat_auth": wechat_auth})["result"]
     unbound = run(ACCOUNT_UNBINDING, app, {"wechat_auth": wechat_auth})["result"]
 
-    assert bound == {"bound": True, "userId": 123, "loginMethod": "myWeChatMiniLogin",
-                     "openId": harness.simulator.mint(seed.app_id, "user-123")["openid"]}
+    assert bound == {
+        "bound": True,
+        "userId": 123,
+        "loginMethod": "myWeChatMiniLogin",
+        "openId": harness.simulator.mint(seed.app_id, "user-123")["openid"],
+    }
     assert unbound == {"unbound": True, "userId": 123, "loginMethod": "myWeChatMiniLogin"}
 
 

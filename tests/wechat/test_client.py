@@ -79,12 +79,17 @@ def test_urls_with_the_secret_are_masked_in_library_logs(wechat, simulator, capl
     assert SECRET not in caplog.text and "secret=***" in caplog.text
 
 
-@pytest.mark.parametrize("app_id, secret, right, errcode", [
-    ("wxclient00000001", SECRET, True, 40029),
-    ("wxclient00000001", "wrong", False, 40125),
-    ("wxunknown0000001", SECRET, False, 40013),
-])
-def test_check_credentials_judges_app_id_and_secret_with_a_code_that_cannot_exist(wechat, caplog, app_id, secret, right, errcode):
+@pytest.mark.parametrize(
+    "app_id, secret, right, errcode",
+    [
+        ("wxclient00000001", SECRET, True, 40029),
+        ("wxclient00000001", "wrong", False, 40125),
+        ("wxunknown0000001", SECRET, False, 40013),
+    ],
+)
+def test_check_credentials_judges_app_id_and_secret_with_a_code_that_cannot_exist(
+    wechat, caplog, app_id, secret, right, errcode
+):
     caplog.set_level(logging.DEBUG)
     verdict = wechat.check_credentials(app_id, secret)
     assert (verdict.right, verdict.errcode) == (right, errcode)

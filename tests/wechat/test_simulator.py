@@ -39,7 +39,15 @@ def test_a_code_is_exchanged_once_for_openid_unionid_and_a_fresh_session_key(sim
 
 def test_openids_differ_per_app_and_unionids_follow_the_open_platform(sim_app):
     one = exchange(sim_app, sim_app.code("wxsim0000000001", "alice"))
-    two = exchange(sim_app, sim_app.code("wxsim0000000002", "alice", ), "wxsim0000000002", "other-secret")
+    two = exchange(
+        sim_app,
+        sim_app.code(
+            "wxsim0000000002",
+            "alice",
+        ),
+        "wxsim0000000002",
+        "other-secret",
+    )
     three = exchange(sim_app, sim_app.code("wxsim0000000003", "alice"), "wxsim0000000003", "third-secret")
     assert one["openid"] != two["openid"]
     assert one["unionid"] == two["unionid"]
@@ -48,8 +56,16 @@ def test_openids_differ_per_app_and_unionids_follow_the_open_platform(sim_app):
 
 def test_the_answer_is_json_sent_as_text_plain(sim_app):
     code = sim_app.code("wxsim0000000001", "alice")
-    response = requests.get(f"{sim_app.url}/sns/jscode2session",
-                            params={"appid": "wxsim0000000001", "secret": "right-secret", "js_code": code, "grant_type": "authorization_code"}, timeout=5)
+    response = requests.get(
+        f"{sim_app.url}/sns/jscode2session",
+        params={
+            "appid": "wxsim0000000001",
+            "secret": "right-secret",
+            "js_code": code,
+            "grant_type": "authorization_code",
+        },
+        timeout=5,
+    )
     assert response.headers["Content-Type"].startswith("text/plain")
 
 
@@ -67,7 +83,13 @@ def test_the_answer_is_json_sent_as_text_plain(sim_app):
 )
 def test_wechat_errors(sim_app, params, errcode):
     code = sim_app.code("wxsim0000000001", "alice")
-    query = {"appid": "wxsim0000000001", "secret": "right-secret", "js_code": code, "grant_type": "authorization_code", **params}
+    query = {
+        "appid": "wxsim0000000001",
+        "secret": "right-secret",
+        "js_code": code,
+        "grant_type": "authorization_code",
+        **params,
+    }
     answer = json.loads(requests.get(f"{sim_app.url}/sns/jscode2session", params=query, timeout=5).text)
     assert answer["errcode"] == errcode and answer["errmsg"]
 
@@ -93,9 +115,14 @@ def test_errors_on_demand(sim_app, errcode):
 
 @pytest.mark.parametrize(
     "body",
-    [{"appId": "wxunknown", "user": "a"}, {"appId": "wxsim0000000001"}, {"appId": "wxsim0000000001", "user": ""},
-     {"appId": "wxsim0000000001", "user": "a", "fault": "nope"}, {"appId": "wxsim0000000001", "user": "a", "delay": 99},
-     {"appId": "wxsim0000000001", "user": "a", "errcode": "x"}],
+    [
+        {"appId": "wxunknown", "user": "a"},
+        {"appId": "wxsim0000000001"},
+        {"appId": "wxsim0000000001", "user": ""},
+        {"appId": "wxsim0000000001", "user": "a", "fault": "nope"},
+        {"appId": "wxsim0000000001", "user": "a", "delay": 99},
+        {"appId": "wxsim0000000001", "user": "a", "errcode": "x"},
+    ],
 )
 def test_the_mint_endpoint_validates(sim_app, body):
     response = requests.post(f"{sim_app.url}/sim/codes", json=body, timeout=5)
@@ -121,8 +148,10 @@ def test_registered_apps_survive_a_restart_when_saved(tmp_path):
 
 def test_the_simulator_is_mounted_only_when_switched_on(environ, tmp_path):
     off = create_app({"TESTING": True}, environ=environ).test_client()
-    on = create_app({"TESTING": True, "WECHAT_SIMULATOR_STATE": str(tmp_path / "s.json")},
-                    environ={**environ, "WECHAT_SIMULATOR": "1"}).test_client()
+    on = create_app(
+        {"TESTING": True, "WECHAT_SIMULATOR_STATE": str(tmp_path / "s.json")},
+        environ={**environ, "WECHAT_SIMULATOR": "1"},
+    ).test_client()
     assert off.get("/_wechat/sim/apps").status_code == 404
     assert on.get("/_wechat/sim/apps").status_code == 200
 
@@ -149,17 +178,29 @@ def test_stable_token_is_stable_until_reset_and_checks_credentials(sim_app):
 
 def test_checksession_and_phone_need_a_live_access_token(sim_app):
     for path, method in (("/wxa/checksession", "get"), ("/wxa/business/getuserphonenumber", "post")):
-        answer = getattr(requests, method)(f"{sim_app.url}{path}", params={"access_token": "nope"}, json={}, timeout=5).json()
+        answer = getattr(requests, method)(
+            f"{sim_app.url}{path}", params={"access_token": "nope"}, json={}, timeout=5
+        ).json()
         assert answer["errcode"] == 40001
 
 
 def test_encrypted_data_needs_a_logged_in_user_and_valid_input(sim_app):
-    never = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "nobody-yet", "data": {}}, timeout=5)
+    never = requests.post(
+        f"{sim_app.url}/sim/encrypted-data",
+        json={"appId": "wxsim0000000001", "user": "nobody-yet", "data": {}},
+        timeout=5,
+    )
     assert never.status_code == 400 and "log in first" in never.json()["error"]["message"]
     exchange(sim_app, sim_app.code("wxsim0000000001", "carol"))
-    bad = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "carol", "data": [1]}, timeout=5)
+    bad = requests.post(
+        f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "carol", "data": [1]}, timeout=5
+    )
     assert bad.status_code == 400
-    good = requests.post(f"{sim_app.url}/sim/encrypted-data", json={"appId": "wxsim0000000001", "user": "carol", "data": {"a": 1}}, timeout=5)
+    good = requests.post(
+        f"{sim_app.url}/sim/encrypted-data",
+        json={"appId": "wxsim0000000001", "user": "carol", "data": {"a": 1}},
+        timeout=5,
+    )
     assert set(good.json()) == {"encryptedData", "iv", "rawData", "signature"}
 
 

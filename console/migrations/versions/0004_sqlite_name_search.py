@@ -6,6 +6,7 @@ triggers (the same statements as console/models/name_search.py, frozen here as m
 Revision ID: 0004
 Revises: 0003
 """
+
 from alembic import op
 
 revision = "0004"

@@ -31,6 +31,7 @@ ERRMSG = {
     87009: "invalid signature",
 }
 
+
 @dataclass
 class MintedCode:
     """A wx.login() code the simulator handed out, and what exchanging it does."""
@@ -131,8 +132,15 @@ class SimulatorState:
         """A getPhoneNumber button code for the user."""
         code = secrets.token_hex(32)
         with self._lock:
-            self.phone_codes[code] = {"appId": app_id, "user": user, "phone": phone, "countryCode": country_code,
-                                      "errcode": errcode, "expires": time.time() + CODE_TTL, "used": False}
+            self.phone_codes[code] = {
+                "appId": app_id,
+                "user": user,
+                "phone": phone,
+                "countryCode": country_code,
+                "errcode": errcode,
+                "expires": time.time() + CODE_TTL,
+                "used": False,
+            }
         return code
 
     def take_phone_code(self, app_id: str, code: str) -> dict | None:

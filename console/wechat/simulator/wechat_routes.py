@@ -20,7 +20,9 @@ def _wechat_answer(body: dict) -> Response:
 
 
 def _wechat_error(errcode: int) -> Response:
-    return _wechat_answer({"errcode": errcode, "errmsg": f"{ERRMSG.get(errcode, 'error')}, rid: sim-{secrets.token_hex(4)}"})
+    return _wechat_answer(
+        {"errcode": errcode, "errmsg": f"{ERRMSG.get(errcode, 'error')}, rid: sim-{secrets.token_hex(4)}"}
+    )
 
 
 @bp.get("/sns/jscode2session")
@@ -103,11 +105,18 @@ def getuserphonenumber():
         return _wechat_error(minted["errcode"])
     country = minted["countryCode"]
     number = minted["phone"] if country == "86" else f"+{country}{minted['phone']}"
-    return jsonify({"errcode": 0, "errmsg": "ok", "phone_info": {
-        "phoneNumber": number, "purePhoneNumber": minted["phone"],
-        "countryCode": int(country),  # a number, as in WeChat's own example answer
-        "watermark": {"timestamp": int(time.time()), "appid": app_id},
-    }})
+    return jsonify(
+        {
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": {
+                "phoneNumber": number,
+                "purePhoneNumber": minted["phone"],
+                "countryCode": int(country),  # a number, as in WeChat's own example answer
+                "watermark": {"timestamp": int(time.time()), "appid": app_id},
+            },
+        }
+    )
 
 
 @bp.get("/wxa/checksession")

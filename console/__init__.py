@@ -34,7 +34,7 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
     )
     app.config.update(load_config(app.instance_path, os.environ if environ is None else environ))
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    app.json.sort_keys = False  # answers keep the contract's field order
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it: answers keep the contract's order
     if config:
         app.config.update(config)
     register_logging(app)
@@ -56,7 +56,9 @@ def register_logging(app: ConsoleApp) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["PROXY_COUNT"]  # trust exactly this many proxies' X-Forwarded-* headers
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add middleware
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
 
 def register_extensions(app: ConsoleApp) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
@@ -58,3 +59,8 @@ def transaction() -> Iterator[scoped_session]:
 def end_read() -> None:
     """Give the connection back before a slow outbound call, so no transaction or lock is held meanwhile."""
     db.session.commit()
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; how many rows it changed (the race decider)."""
+    return cast(CursorResult, db.session.execute(statement)).rowcount

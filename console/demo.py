@@ -29,7 +29,7 @@ class DemoSetup:
     """What ensure_demo created; the admin password is only known the first time."""
 
     admin_password: str | None
-    method: LoginMethod
+    method: LoginMethod | None  # None when an admin deleted the demo login method
 
 
 def ensure_demo(simulator_state_path: str) -> DemoSetup:

@@ -1,5 +1,7 @@
 """Extension objects, created unbound and attached to the app in create_app."""
 
+from typing import TYPE_CHECKING
+
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -21,6 +23,8 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every model, with the constraint naming convention."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -31,3 +35,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 bootstrap = Bootstrap5()
+
+# Models subclass db.Model, which Flask-SQLAlchemy builds from Base at run time; the type checker sees Base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model

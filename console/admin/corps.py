@@ -9,12 +9,12 @@ from console.admin.forms import CorpForm, RenameCorpForm
 from console.errors import Refused
 from console.extensions import db
 from console.models import Corp
-from console.services import corps as directory
+from console.services import corps
 
 
 def _list_page(form: CorpForm, status: int = 200):
     return render_template(
-        "admin/corps.html", corps=directory.list_corps(), members=directory.member_counts(), form=form
+        "admin/corps.html", corps=corps.list_corps(), members=corps.member_counts(), form=form
     ), status
 
 
@@ -31,7 +31,7 @@ def corps_create():
     form = CorpForm()
     if form.validate_on_submit():
         try:
-            corp = directory.create_corp(form.slug.data.strip(), form.name.data)
+            corp = corps.create_corp((form.slug.data or "").strip(), form.name.data or "")
         except Refused as refusal:
             show_refusal(refusal, form)
         else:
@@ -48,7 +48,7 @@ def corps_rename(corp_id: int):
     form = RenameCorpForm(obj=corp)
     if form.validate_on_submit():
         try:
-            directory.rename_corp(corp, form.name.data)
+            corps.rename_corp(corp, form.name.data or "")
         except Refused as refusal:
             show_refusal(refusal, form)
         else:

@@ -59,7 +59,9 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         try:
-            account, session_id = accounts.sign_in(form.username.data, form.password.data, request.remote_addr)
+            account, session_id = accounts.sign_in(
+                form.username.data or "", form.password.data or "", request.remote_addr
+            )
         except accounts.SignInRefused as refusal:
             flash(str(refusal), "danger")
         else:

@@ -11,7 +11,7 @@ from console.models.name_search import outside_the_models
 config = context.config
 
 # Configure logging from alembic.ini only when nobody has (the CLI); never disable the app's loggers.
-if not logging.getLogger().handlers:
+if not logging.getLogger().handlers and config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

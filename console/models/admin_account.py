@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.types import UTCDateTime, utcnow
 
 ROLE_ADMIN = "admin"
@@ -17,7 +17,7 @@ ROLE_SUPPORT = "support"
 ROLES = (ROLE_ADMIN, ROLE_SUPPORT)
 
 
-class AdminAccount(UserMixin, db.Model):
+class AdminAccount(UserMixin, Model):
     """A person who signs in to the console; the password is stored as a Werkzeug scrypt hash."""
 
     __tablename__ = "admin_accounts"
@@ -56,7 +56,7 @@ class AdminAccount(UserMixin, db.Model):
         return self.role == ROLE_ADMIN
 
 
-class ConsoleSession(db.Model):
+class ConsoleSession(Model):
     """One sign-in: the browser holds a random id, the server its digest, so sign-out can revoke it."""
 
     __tablename__ = "console_sessions"

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.types import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One audited action. Ids are copied, not foreign keys, so history survives deletions."""
 
     __tablename__ = "audit_events"

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.types import UTCDateTime, utcnow
 
 
-class WeChatBinding(db.Model):
+class WeChatBinding(Model):
     """A user's openid in one login method, with the latest session_key (encrypted)."""
 
     __tablename__ = "wechat_bindings"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.types import UTCDateTime, utcnow
 
 BIND_CODE = "bind_code"
@@ -15,7 +15,7 @@ LOGIN_CODE = "login_code"
 BIND_TICKET = "bind_ticket"
 
 
-class OneTimeCode(db.Model):
+class OneTimeCode(Model):
     """A bindCode, loginCode or bind ticket: redeemable once, before it expires, as its own kind only."""
 
     __tablename__ = "one_time_codes"
@@ -38,7 +38,7 @@ class OneTimeCode(db.Model):
     login_method = relationship("LoginMethod")
 
 
-class AccessToken(db.Model):
+class AccessToken(Model):
     """An opaque bearer token for the JSON API, revocable at any time."""
 
     __tablename__ = "access_tokens"

@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.types import UTCDateTime, utcnow
 
 WECHAT_MINI_TYPE = "auths.loginTypes.WeChatMiniType"
 
 
-class LoginMethod(db.Model):
+class LoginMethod(Model):
     """The instance `auths.loginTypes.<name>`: appId, encrypted appSecret and the rules of sign-up."""
 
     __tablename__ = "login_methods"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DDL, ForeignKey, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from console.extensions import db
+from console.extensions import Model
 from console.models.name_search import NAME_SEARCH_DDL
 from console.models.types import UTCDateTime, utcnow
 
@@ -15,7 +15,7 @@ USER_ACTIVE = "active"
 USER_DISABLED = "disabled"
 
 
-class User(db.Model):
+class User(Model):
     """A person who signs in through one or more WeChat bindings."""
 
     __tablename__ = "users"
@@ -50,7 +50,7 @@ class User(db.Model):
         return self.status == USER_DISABLED
 
 
-class Corp(db.Model):
+class Corp(Model):
     """An organisation a user can act in; `slug` is the public corpId."""
 
     __tablename__ = "corps"
@@ -61,7 +61,7 @@ class Corp(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A user's membership of a corp."""
 
     __tablename__ = "memberships"

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 
+from console.database import rows_changed
 from console.extensions import db
 from console.models import OneTimeCode, utcnow
 
@@ -78,9 +79,9 @@ def redeem_code(kind: str, value: str, login_method_id: int | None = None) -> On
     ]
     if login_method_id is not None:
         conditions.append(OneTimeCode.login_method_id == login_method_id)
-    result = db.session.execute(
+    redeemed = rows_changed(
         update(OneTimeCode).where(*conditions).values(used_at=now).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if redeemed != 1:
         return None
     return db.session.scalar(select(OneTimeCode).where(OneTimeCode.digest == digest(value)))

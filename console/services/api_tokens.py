@@ -22,9 +22,9 @@ def exchange_login_code(login_code: str, corp_id: str | None = None) -> TokenAns
     """Redeem a loginCode for an access token in one of the user's corps (the requested one or a default)."""
     with transaction():
         code = redeem_code(LOGIN_CODE, login_code)
-        if code is None:
+        user = db.session.get(User, code.user_id) if code is not None and code.user_id is not None else None
+        if code is None or user is None:
             raise LoginError("invalid_login_code")
-        user = db.session.get(User, code.user_id)
         if user.is_disabled:
             raise LoginError("account_disabled")
         corp = _choose_corp(user.id, corp_id, db.session.get(LoginMethod, code.login_method_id))

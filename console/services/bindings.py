@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from console.database import transaction
+from console.database import rows_changed, transaction
 from console.errors import LoginError
 from console.extensions import db
 from console.models import (
@@ -114,7 +114,7 @@ def bind_with_ticket(method: LoginMethod, ticket: str, code: str) -> BindAnswer:
     """Bind the account a console-issued ticket names to the WeChat user of a wx.login() code."""
     login_methods.ensure_enabled(method)
     found = find_code(BIND_TICKET, ticket, method.id)
-    if found is None:
+    if found is None or found.user_id is None:
         raise LoginError("invalid_ticket")
     _ensure_can_bind(method, found.user_id)
     return _bind(method, found.user_id, gateway.exchange_code(method, code), ticket=ticket)
@@ -178,11 +178,11 @@ def _remove(method: LoginMethod, user_id: int, keep_last: bool, reason: str | No
             if count is not None and count <= 1:
                 raise LoginError("last_login_method")
         now = utcnow()
-        revoked = db.session.execute(
+        revoked = rows_changed(
             update(AccessToken)
             .where(AccessToken.binding_id == binding.id, AccessToken.revoked_at.is_(None))
             .values(revoked_at=now)
-        ).rowcount
+        )
         db.session.execute(
             update(OneTimeCode)
             .where(OneTimeCode.binding_id == binding.id, OneTimeCode.used_at.is_(None))

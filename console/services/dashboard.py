@@ -62,7 +62,7 @@ def dashboard() -> Dashboard:
     counts = binding_counts()
     days = daily_activity()
     return Dashboard(
-        users=db.session.scalar(select(func.count()).select_from(User)),
+        users=db.session.scalar(select(func.count()).select_from(User)) or 0,
         bindings=[(method, counts.get(method.id, 0)) for method in list_methods()],
         today=days[-1],
         days=days,

@@ -53,7 +53,7 @@ def register(method: LoginMethod, bind_code: str, name: str | None, avatar_url: 
     try:
         with transaction():
             redeemed = redeem_code(BIND_CODE, bind_code, method.id)
-            if redeemed is None:
+            if redeemed is None or redeemed.openid is None:
                 raise LoginError("invalid_bind_code")
             if bindings.binding_of_openid(method, redeemed.openid) is not None:
                 raise LoginError("already_registered")

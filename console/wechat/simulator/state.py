@@ -121,7 +121,8 @@ class SimulatorState:
         """Invalidate the app's access token, as a force refresh by another system would."""
         with self._lock:
             token = self.current_tokens.pop(app_id, None)
-            self.access_tokens.pop(token, None)
+            if token is not None:
+                self.access_tokens.pop(token, None)
 
     def app_of_token(self, token: str) -> str | None:
         """The appId a live access token belongs to."""

@@ -46,7 +46,7 @@ def jscode2session():
         return _wechat_error(40125)
     minted, errcode = state.take_code(app_id, js_code)
     if minted is None:
-        return _wechat_error(errcode)
+        return _wechat_error(errcode or 40029)
     if minted.delay:
         time.sleep(minted.delay)
     if minted.errcode is not None:

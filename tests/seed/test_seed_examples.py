@@ -6,7 +6,7 @@ import pytest
 
 from console.extensions import db
 from console.models import LoginMethod, User
-from console.seed import LoginError, RowData, WeChatMiniType, register_type
+from console.seed import TYPES, LoginError, RowData, WeChatMiniType, register_type
 from console.services.login_methods import set_app_secret
 
 BASIC_USAGE = """
@@ -192,7 +192,16 @@ def test_failures_raise_login_error_with_the_contract_code(app, harness, seed):
         assert raised.value.code == "login_method_not_found"
 
 
-def test_a_project_registers_its_own_type(app, harness):
+@pytest.fixture
+def type_registry():
+    """The Type registry, restored after the test: a Type registered here must not outlive it."""
+    saved = dict(TYPES)
+    yield TYPES
+    TYPES.clear()
+    TYPES.update(saved)
+
+
+def test_a_project_registers_its_own_type(app, harness, type_registry):
     @register_type("myProject.loginTypes.AuditedWeChatMiniType")
     class AuditedWeChatMiniType(WeChatMiniType):
         calls = []
@@ -212,6 +221,11 @@ def test_a_project_registers_its_own_type(app, harness):
     assert AuditedWeChatMiniType.calls == ["customLogin"]
     assert harness.login(method, "bob").status_code == 200  # the JSON API serves it too
     assert AuditedWeChatMiniType.calls == ["customLogin", "customLogin"]
+    assert type_registry["myProject.loginTypes.AuditedWeChatMiniType"] is AuditedWeChatMiniType
+
+
+def test_the_registry_holds_only_the_official_type_between_tests():
+    assert set(TYPES) == {"auths.loginTypes.WeChatMiniType"}
 
 
 def test_an_unregistered_type_is_reported_by_name(app, harness):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,6 +25,7 @@ from tests.helpers import (
     cheap_hash,
     fresh_database_url,
     leaked_secrets,
+    row_counts,
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -89,6 +92,24 @@ def client(app):
 @pytest.fixture
 def harness(app, client, simulator):
     return Harness(app, client, simulator)
+
+
+@pytest.fixture
+def unchanged(app):
+    """`with unchanged():` fails the test when the block changed the row count of any table.
+
+    Counts every table of the models, so a failed call that wrote anything anywhere is caught.
+    """
+
+    @contextmanager
+    def check() -> Iterator[None]:
+        before = row_counts(app)
+        yield
+        after = row_counts(app)
+        changed = {table: (before[table], after[table]) for table in before if before[table] != after[table]}
+        assert not changed, f"rows changed (table: before, after): {changed}"
+
+    return check
 
 
 @pytest.fixture

@@ -32,6 +32,15 @@ def fresh_database_url(tmp_path, test_database_url: str | None) -> str:
     return test_database_url
 
 
+def row_counts(app) -> dict[str, int]:
+    """{table: rows} for every table of the models."""
+    with app.app_context():
+        return {
+            table.name: db.session.scalar(select(func.count()).select_from(table)) or 0
+            for table in db.metadata.sorted_tables
+        }
+
+
 PASSWORD = "correct horse battery"
 
 
@@ -238,8 +247,4 @@ class Harness:
 
     def counts(self) -> dict[str, int]:
         """Rows in every table."""
-        with self.app.app_context():
-            return {
-                table.name: db.session.scalar(select(func.count()).select_from(table))
-                for table in db.metadata.sorted_tables
-            }
+        return row_counts(self.app)

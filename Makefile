@@ -1,22 +1,27 @@
-# Two commands on a fresh clone: `make run` (the demo) and `make test` (the whole suite); `make bench` measures.
+# Two commands on a fresh clone: `make run` (the demo) and `make test` (the lint gate, then the whole suite);
+# `make bench` measures, `make lint` checks style and types alone, `make lock` recompiles the locked requirements.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench bench-profile clean
+.PHONY: run test lint lock bench bench-profile clean
 
+# The venv keeps the pip that comes with Python: an unpinned `pip install --upgrade pip` would be the one download
+# whose hash nothing checks, and any pip since 8 installs with --require-hashes.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-# Reinstall only when a requirements file changes.
+# Reinstall only when a lock changes. Every line of the locks carries its hashes, and pip refuses a file
+# that matches none of them (or a package the locks do not name).
+PIP_INSTALL := $(BIN)/pip install --quiet --require-hashes
+
 $(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 run: export CONSOLE_DEMO = 1
@@ -27,16 +32,37 @@ run: $(VENV)/.installed-runtime
 	$(FLASK) demo-setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The lint and type gate, settings in pyproject.toml: ruff's rules and formatting over all the Python, mypy over
+# what [tool.mypy] files names (console/). All three run, so one pass shows every finding; any finding fails.
+LINT_PATHS := console tests bench wsgi.py gunicorn.conf.py
+
+lint: $(VENV)/.installed-dev
+	@status=0; \
+	echo "== ruff check =="; $(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	echo "== ruff format --check =="; $(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	echo "== mypy =="; $(BIN)/mypy || status=1; \
+	exit $$status
+
 # The PostgreSQL pass empties the database it is given: never point it at data you want to keep.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev lint
 	@echo "== SQLite pass =="
 	$(BIN)/python -m pytest
 	@if TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/postgres_check.py; then \
 		echo "== PostgreSQL pass ($(TEST_DATABASE_URL)) =="; \
 		TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest; \
 	fi
+
+# The locks: requirements*.in name the direct dependencies, uv compiles them with hashes for Python 3.11 on any
+# platform. A pin that still satisfies the .in files is kept: `make lock LOCK_ARGS=--upgrade` moves them all,
+# LOCK_ARGS="--upgrade-package NAME" one. The runtime lock first: requirements-dev.in is constrained by it.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(VENV)/.installed-dev
+	$(UV_COMPILE) -o requirements.txt requirements.in
+	$(UV_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 # Benchmarks (README, Benchmarks): login against a bare Flask baseline, the sign-up flow, user search at a
 # million users, on SQLite and PostgreSQL. They print tables and never fail for speed; `make test` runs none.
@@ -51,4 +77,4 @@ bench-profile: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.profile $(or $(DB),sqlite)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

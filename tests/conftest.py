@@ -113,6 +113,22 @@ def unchanged(app):
 
 
 @pytest.fixture
+def changes(app):
+    """`with changes() as changed:` then `changed[table]` is the rows the block added to that table (negative:
+    removed), for every table of the models; a table that is not one is a KeyError, never a silent 0."""
+
+    @contextmanager
+    def measure() -> Iterator[dict[str, int]]:
+        before = row_counts(app)
+        changed: dict[str, int] = {}
+        yield changed
+        after = row_counts(app)
+        changed.update({table: after[table] - before[table] for table in before})
+
+    return measure
+
+
+@pytest.fixture
 def console_config():
     """The console under test: CSRF off (one test switches it back on), cookies over plain http, the
     in-process simulator mounted but keeping its apps in memory only."""

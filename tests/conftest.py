@@ -60,15 +60,15 @@ def environ(database_url, simulator):
 
 
 @pytest.fixture
-def app_config():
-    """Config overrides of the test app."""
-    return {"TESTING": True}
+def app_config(request, console_config):
+    """Config overrides of the test app: console_config for a test marked `console`."""
+    return console_config if request.node.get_closest_marker("console") else {"TESTING": True}
 
 
 @pytest.fixture
-def app_environ(environ):
-    """The environment of the test app."""
-    return environ
+def app_environ(request, environ, console_environ):
+    """The environment of the test app: console_environ for a test marked `console`."""
+    return console_environ if request.node.get_closest_marker("console") else environ
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def changes(app):
 
 @pytest.fixture
 def console_config():
-    """The console under test: CSRF off (one test switches it back on), cookies over plain http, the
+    """The console under test: CSRF off (the browser tests and one other switch it on), plain-http cookies, the
     in-process simulator mounted but keeping its apps in memory only."""
     return {"TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None}
 

@@ -183,10 +183,10 @@ def support(make_account, sign_in):
 
 
 @pytest.fixture(autouse=True)
-def no_secret_leaks(request, caplog):
+def no_secret_leaks(request, caplog, monkeypatch):
     """After every test: no appSecret or session_key in any answer or log line the test produced."""
     caplog.set_level(logging.DEBUG)
-    RecordingClient.bodies = []
+    monkeypatch.setattr(RecordingClient, "bodies", [])  # this test's answers only, and none kept after it
     yield
     if "simulator" not in request.fixturenames:
         return

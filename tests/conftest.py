@@ -60,15 +60,15 @@ def environ(database_url, simulator):
 
 
 @pytest.fixture
-def app_config():
-    """Config overrides of the test app."""
-    return {"TESTING": True}
+def app_config(request, console_config):
+    """Config overrides of the test app: console_config for a test marked `console`."""
+    return console_config if request.node.get_closest_marker("console") else {"TESTING": True}
 
 
 @pytest.fixture
-def app_environ(environ):
-    """The environment of the test app."""
-    return environ
+def app_environ(request, environ, console_environ):
+    """The environment of the test app: console_environ for a test marked `console`."""
+    return console_environ if request.node.get_closest_marker("console") else environ
 
 
 @pytest.fixture
@@ -113,8 +113,24 @@ def unchanged(app):
 
 
 @pytest.fixture
+def changes(app):
+    """`with changes() as changed:` then `changed[table]` is the rows the block added to that table (negative:
+    removed), for every table of the models; a table that is not one is a KeyError, never a silent 0."""
+
+    @contextmanager
+    def measure() -> Iterator[dict[str, int]]:
+        before = row_counts(app)
+        changed: dict[str, int] = {}
+        yield changed
+        after = row_counts(app)
+        changed.update({table: after[table] - before[table] for table in before})
+
+    return measure
+
+
+@pytest.fixture
 def console_config():
-    """The console under test: CSRF off (one test switches it back on), cookies over plain http, the
+    """The console under test: CSRF off (the browser tests and one other switch it on), plain-http cookies, the
     in-process simulator mounted but keeping its apps in memory only."""
     return {"TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None}
 
@@ -167,10 +183,10 @@ def support(make_account, sign_in):
 
 
 @pytest.fixture(autouse=True)
-def no_secret_leaks(request, caplog):
+def no_secret_leaks(request, caplog, monkeypatch):
     """After every test: no appSecret or session_key in any answer or log line the test produced."""
     caplog.set_level(logging.DEBUG)
-    RecordingClient.bodies = []
+    monkeypatch.setattr(RecordingClient, "bodies", [])  # this test's answers only, and none kept after it
     yield
     if "simulator" not in request.fixturenames:
         return

@@ -110,6 +110,12 @@ class Simulator:
     def __init__(self, url: str, state: RecordingSimulatorState):
         self.url = url
         self.state = state
+        self.apps_made = 0
+
+    def new_app_id(self) -> str:
+        """An app id this simulator has never seen: it serves the whole session, each test adds its apps."""
+        self.apps_made += 1
+        return f"wxtest{self.apps_made:012d}"
 
     def register_app(self, app_id: str, secret: str, open_platform: str | None = None) -> None:
         response = requests.put(
@@ -165,8 +171,6 @@ class Method:
 class Harness:
     """Makes login methods and users, and calls the API the way a mini program does."""
 
-    counter = 0
-
     def __init__(self, app, client, simulator: Simulator):
         self.app = app
         self.client = client
@@ -176,8 +180,7 @@ class Harness:
         self, name="shopLogin", allow_register=True, open_platform=None, corp=None, enabled=True, link_by_unionid=True
     ) -> Method:
         """A login method in the database, registered with the simulator."""
-        Harness.counter += 1
-        app_id = f"wxtest{Harness.counter:012d}"
+        app_id = self.simulator.new_app_id()
         secret = f"secret-{app_id}-0123456789abcdef"
         with self.app.app_context():
             method = LoginMethod(

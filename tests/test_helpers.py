@@ -1,5 +1,5 @@
 """The checks of conftest can fail: the leak detector finds secrets in answers and log records; `unchanged`
-finds a written row."""
+finds a written row; `changes` counts rows added and removed."""
 
 from __future__ import annotations
 
@@ -33,3 +33,16 @@ def test_unchanged_fails_when_the_block_writes_a_row(app, unchanged):
     with pytest.raises(AssertionError, match="corps"), unchanged(), app.app_context():
         db.session.add(Corp(slug="written", name="Written"))
         db.session.commit()
+
+
+def test_changes_counts_added_and_removed_rows_per_table(app, changes):
+    with changes() as changed, app.app_context():
+        db.session.add_all([Corp(slug="one", name="One"), Corp(slug="two", name="Two")])
+        db.session.commit()
+    assert changed["corps"] == 2 and changed["users"] == 0
+    with changes() as changed, app.app_context():
+        db.session.delete(db.session.scalar(db.select(Corp).where(Corp.slug == "one")))
+        db.session.commit()
+    assert changed["corps"] == -1
+    with pytest.raises(KeyError):
+        changed["no_such_table"]

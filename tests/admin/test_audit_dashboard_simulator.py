@@ -141,8 +141,8 @@ def test_the_dashboard_of_an_empty_console(support):
     assert "No login method yet" in page and page.count("<rect") == 60
 
 
-def test_the_simulator_page_is_404_when_the_simulator_is_off(environ):
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False}, environ=environ)
+def test_the_simulator_page_is_404_when_the_simulator_is_off(console_config, environ):
+    app = create_app(console_config, environ=environ)  # the console, but the environment leaves the simulator off
     with app.app_context():
         db.create_all()
         create_account("boss", "admin", "long enough pw")

@@ -1,13 +1,8 @@
-"""Console tests run against an app with CSRF off and the simulator page on (see console_config)."""
+"""Every test here runs against the console under test: marked `console`, so the app fixture of tests/conftest.py
+is built from console_config and console_environ."""
 
 import pytest
 
 
-@pytest.fixture
-def app_config(console_config):
-    return console_config
-
-
-@pytest.fixture
-def app_environ(console_environ):
-    return console_environ
+def pytest_itemcollected(item):
+    item.add_marker(pytest.mark.console)

@@ -37,12 +37,9 @@ def browser():
 
 
 @pytest.fixture
-def live_app(environ):
+def live_app(console_config, console_environ):
     """The console with CSRF on and the in-process WeChat simulator, served on a live port and calling itself."""
-    app = create_app(
-        {"TESTING": True, "SESSION_COOKIE_SECURE": False, "WECHAT_SIMULATOR_STATE": None},
-        environ={**environ, "WECHAT_SIMULATOR": "1"},
-    )
+    app = create_app({**console_config, "WTF_CSRF_ENABLED": True}, environ=console_environ)
     app.test_client_class = RecordingClient
     with app.app_context():
         db.create_all()

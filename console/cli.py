@@ -16,7 +16,7 @@ from console.models import ROLES
 from console.seed.instance_dir import export_instance_dir, import_instance_dir
 from console.services.audit import Actor, record, set_actor
 from console.services.bindings import issue_bind_ticket
-from console.services.console_accounts import create_account, validate_username
+from console.services.console_accounts import check_username, create_account
 from console.services.login_methods import binding_counts, find_login_method, list_methods
 
 
@@ -53,7 +53,7 @@ def one_line_errors(command):
 @one_line_errors
 def create_admin(username: str, role: str, password_stdin: bool):
     """Create a console account; asks for the password unless --password-stdin."""
-    validate_username(username)
+    check_username(username)  # before the password prompt, so a typo does not cost typing the password twice
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

@@ -7,8 +7,11 @@ import json
 import pytest
 from sqlalchemy import select
 
+from console.errors import Refused
 from console.extensions import db
 from console.models import AdminAccount, AuditEvent, LoginMethod, User
+from console.seed.instance_dir import InstanceDirError, read_instance_upload
+from console.seed.registry import TYPES
 
 
 def write_instance(root, name="myWeChatMiniLogin", element=None, config=None, config_name=None):
@@ -146,6 +149,120 @@ def test_a_bad_directory_exits_non_zero_with_one_line_and_changes_nothing(app, c
     assert counts(app) == before
 
 
+WECHAT_MINI = "auths.loginTypes.WeChatMiniType"
+TYPES_RULE = "e.json: type must be one of {types}, not "  # the Types registered when the file is read
+
+
+def e_json(**changes) -> dict:
+    """A valid e.json with some fields changed (None: left out)."""
+    fields = {
+        "type": WECHAT_MINI,
+        "title": "Shop",
+        "allowRegister": 1,
+        "backendBundleEntry": ".",
+        "frontBundleEntry": "./shopLogin.json",
+    }
+    fields.update(changes)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def auth_config(**auth) -> dict:
+    return {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876", **auth}}
+
+
+@pytest.mark.parametrize(
+    "element_file, config, message, field",
+    [
+        (e_json(type=None), auth_config(), TYPES_RULE + "None", None),
+        (e_json(type=5), auth_config(), TYPES_RULE + "5", None),
+        (e_json(title=None), auth_config(), "e.json: title is required (a text of at most 128 characters)", "title"),
+        (
+            e_json(title="x" * 129),
+            auth_config(),
+            "e.json: title is required (a text of at most 128 characters)",
+            "title",
+        ),
+        (e_json(allowRegister=True), auth_config(), "e.json: allowRegister must be 1 or 0, not True", None),
+        (e_json(allowRegister="1"), auth_config(), "e.json: allowRegister must be 1 or 0, not '1'", None),
+        (e_json(backendBundleEntry=None), auth_config(), 'e.json: backendBundleEntry must be "."', None),
+        (
+            e_json(frontBundleEntry=""),
+            auth_config(),
+            "e.json: frontBundleEntry must name the business configuration file",
+            None,
+        ),
+        (
+            e_json(),
+            {"authConfig": []},
+            "./shopLogin.json: authConfig is required (an object with appId and appSecret)",
+            None,
+        ),
+        (
+            e_json(),
+            auth_config(appId=7),
+            "authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)",
+            "app_id",
+        ),
+        (
+            e_json(),
+            auth_config(appId="wx1\n"),
+            "authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)",
+            "app_id",
+        ),
+        (
+            e_json(),
+            auth_config(appSecret="  "),
+            "./shopLogin.json: authConfig.appSecret is required (the mini program's AppSecret)",
+            "app_secret",
+        ),
+        (
+            e_json(),
+            auth_config(appSecret="s" * 257),
+            "./shopLogin.json: authConfig.appSecret is required (the mini program's AppSecret)",
+            "app_secret",
+        ),
+        (
+            e_json(title=None, allowRegister=2),
+            auth_config(),
+            "e.json: title is required (a text of at most 128 characters)",
+            "title",
+        ),
+        ("[]", auth_config(), "e.json must hold a JSON object", None),
+        (e_json(), "null", "./shopLogin.json must hold a JSON object", None),
+    ],
+)
+def test_each_rule_of_the_format_refuses_with_its_sentence_and_field(app, element_file, config, message, field):
+    def as_bytes(value) -> bytes:
+        return (value if isinstance(value, str) else json.dumps(value)).encode()
+
+    with app.app_context(), pytest.raises(Refused) as refused:
+        read_instance_upload("shopLogin", as_bytes(element_file), "shopLogin.json", as_bytes(config))
+    assert (refused.value.message, refused.value.field) == (message.format(types=", ".join(sorted(TYPES))), field)
+    assert isinstance(refused.value, InstanceDirError)
+
+
+@pytest.mark.parametrize(
+    "element_file, encoding, allow_register",
+    [
+        (e_json(allowRegister=1.0), "utf-8", True),  # JSON has one kind of number: 1.0 is 1
+        (e_json(allowRegister=None), "utf-8", False),  # absent: 0
+        (e_json(extra="ignored"), "utf-8", True),
+        (e_json(), "utf-8-sig", True),  # a BOM, as Windows editors write it
+        (e_json(), "utf-16", True),
+    ],
+)
+def test_the_format_reads_what_json_allows(app, cli, tmp_path, element_file, encoding, allow_register):
+    directory = write_instance(tmp_path, name="shopLogin")
+    (directory / "e.json").write_bytes(json.dumps({**element_file, "title": "  Shop  "}).encode(encoding))
+
+    result = cli.invoke(args=["login-methods", "import", str(directory)])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        method = db.session.scalar(select(LoginMethod))
+        assert (method.title, method.allow_register) == ("Shop", allow_register)
+
+
 def test_a_missing_directory_or_e_json_is_one_line(app, cli, tmp_path):
     assert "is not a directory" in cli.invoke(args=["login-methods", "import", str(tmp_path / "none")]).output
     (tmp_path / "emptyLogin").mkdir()
@@ -280,6 +397,12 @@ def test_create_admin_refuses_bad_input(app, cli, args, stdin, message):
     assert result.exit_code != 0 and message in result.output
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(AdminAccount)) == 0
+
+
+def test_create_admin_refuses_a_bad_username_before_asking_for_the_password(app, cli):
+    result = cli.invoke(args=["create-admin", "x"], input="long enough pw\nlong enough pw\n")
+    assert result.exit_code != 0 and "Password" not in result.output
+    assert result.output.strip() == "Error: A username must be 3 to 64 letters, digits or . _ @ -"
 
 
 def test_create_admin_refuses_a_taken_username(app, cli):

@@ -17,6 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from console.models import ROLES
+from console.services.console_accounts import USERNAME_MAX
+from console.services.login_methods import APP_ID_MAX, APP_SECRET_MAX, NAME_MAX, TITLE_MAX
 from console.services.users import PAGE_SIZES
 
 MAX_UPLOAD = 256 * 1024
@@ -37,13 +39,15 @@ class MethodForm(FlaskForm):
 
     name = StringField(
         "Instance name",
-        validators=[InputRequired(), Length(max=64)],
+        validators=[InputRequired(), Length(max=NAME_MAX)],
         description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.",
     )
-    title = StringField("Title", validators=[InputRequired(), Length(max=128)])
-    app_id = StringField("appId", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
+    title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
+    app_id = StringField(
+        "appId", validators=[InputRequired(), Length(max=APP_ID_MAX)], render_kw={"autocomplete": "off"}
+    )
     app_secret = PasswordField(
-        "appSecret", validators=[Optional(), Length(max=256)], render_kw={"autocomplete": "new-password"}
+        "appSecret", validators=[Optional(), Length(max=APP_SECRET_MAX)], render_kw={"autocomplete": "new-password"}
     )
     allow_register = BooleanField("Allow registration of new WeChat users")
     enabled = BooleanField("Enabled", default=True)
@@ -64,7 +68,7 @@ class ImportForm(FlaskForm):
 
     name = StringField(
         "Instance name",
-        validators=[InputRequired(), Length(max=64)],
+        validators=[InputRequired(), Length(max=NAME_MAX)],
         description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.",
     )
     element = FileField("e.json", validators=[FileRequired(), FileSize(MAX_UPLOAD)])
@@ -132,7 +136,9 @@ class RenameCorpForm(FlaskForm):
 class AccountForm(FlaskForm):
     """A new console account."""
 
-    username = StringField("Username", validators=[InputRequired(), Length(max=64)], render_kw={"autocomplete": "off"})
+    username = StringField(
+        "Username", validators=[InputRequired(), Length(max=USERNAME_MAX)], render_kw={"autocomplete": "off"}
+    )
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
     password = PasswordField(
         "Password", validators=[InputRequired(), Length(max=256)], render_kw={"autocomplete": "new-password"}

@@ -29,16 +29,17 @@ def _method_form(method: LoginMethod | None = None) -> MethodForm:
     return form
 
 
-def _settings(form: MethodForm) -> methods.MethodSettings:
-    return methods.MethodSettings(
-        title=form.title.data,
-        app_id=form.app_id.data.strip(),
-        app_secret=form.app_secret.data or None,  # blank keeps the stored secret
-        allow_register=form.allow_register.data,
-        enabled=form.enabled.data,
-        link_by_unionid=form.link_by_unionid.data,
-        default_corp_id=form.default_corp_id.data,
-    )
+def _settings(form: MethodForm) -> dict[str, object]:
+    """The fields of MethodSettings as the form has them; the service checks them."""
+    return {
+        "title": form.title.data,
+        "app_id": form.app_id.data.strip(),
+        "app_secret": form.app_secret.data or None,  # blank keeps the stored secret
+        "allow_register": form.allow_register.data,
+        "enabled": form.enabled.data,
+        "link_by_unionid": form.link_by_unionid.data,
+        "default_corp_id": form.default_corp_id.data,
+    }
 
 
 @bp.get("/login-methods")

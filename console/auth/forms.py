@@ -4,13 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from console.services.console_accounts import USERNAME_MAX
+
 
 class SignInForm(FlaskForm):
     """Username and password."""
 
     username = StringField(
         "Username",
-        validators=[InputRequired(), Length(max=64)],
+        validators=[InputRequired(), Length(max=USERNAME_MAX)],
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     password = PasswordField(

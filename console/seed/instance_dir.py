@@ -6,10 +6,13 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal, TypeVar
 
+from annotated_types import MinLen
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sqlalchemy import select
 
 from console.database import transaction
@@ -20,16 +23,62 @@ from console.seed.registry import TYPES
 from console.services import gateway
 from console.services.audit import record
 from console.services.login_methods import (
+    AppId,
+    AppSecret,
+    InstanceName,
+    Rule,
+    Title,
+    checked,
+    refusal,
     set_app_secret,
-    validate_app_id,
-    validate_app_secret,
-    validate_name,
-    validate_title,
 )
 
 
 class InstanceDirError(Refused):
     """The directory or upload is not a valid instance; the message says what is wrong in one line."""
+
+
+def _registered(type_name: str) -> str:
+    if type_name not in TYPES:  # read at each check: a project registers its own Types at start-up
+        raise ValueError("no such Type")
+    return type_name
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):  # JSON's true and false are no numbers, though pydantic's Literal takes them as 1, 0
+        raise ValueError("a boolean")
+    return value
+
+
+class Format(BaseModel):
+    """A JSON file of the seed's format: its fields as JSON types them ("1" is not a number), others ignored."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class ElementFile(Format):
+    """e.json: the Type that serves the instance, its title, registration, and where its configuration is."""
+
+    type: Annotated[str, AfterValidator(_registered), Rule("{label} must be one of {types}, not {value!r}")]
+    title: Title
+    allowRegister: Annotated[
+        Literal[0, 1], BeforeValidator(_not_a_bool), Rule("{label} must be 1 or 0, not {value!r}")
+    ] = 0
+    backendBundleEntry: Annotated[Literal["."], Rule('{label} must be "."')]
+    frontBundleEntry: Annotated[str, MinLen(1), Rule("{label} must name the business configuration file")]
+
+
+class AuthConfig(Format):
+    """The WeChat credentials of the instance; an export without secrets leaves the appSecret out."""
+
+    appId: AppId
+    appSecret: AppSecret | None = None
+
+
+class BusinessConfig(Format):
+    """The business configuration file that e.json's frontBundleEntry names."""
+
+    authConfig: Annotated[AuthConfig, Rule("{label} is required (an object with appId and appSecret)")]
 
 
 @dataclass
@@ -44,14 +93,24 @@ class InstanceSpec:
     app_secret: str | None
 
 
-def _parse_json(text: bytes | str, label: str) -> dict:
+FormatT = TypeVar("FormatT", bound=Format)
+
+
+def _parse(model: type[FormatT], data: bytes, source: str, labels: Mapping[str, str]) -> FormatT:
+    """The JSON file `source` read as `model`; an InstanceDirError of one line saying what is wrong with it."""
     try:
-        data = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InstanceDirError(f"{label} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InstanceDirError(f"{label} must hold a JSON object")
-    return data
+        # Decoded first, as json.loads does, so a file saved as UTF-8 with a BOM (Windows editors), UTF-16 or
+        # UTF-32 still reads; pydantic's parser takes UTF-8 alone.
+        return model.model_validate_json(data.decode(json.detect_encoding(data)))
+    except UnicodeDecodeError as exc:
+        raise InstanceDirError(f"{source} is not valid JSON: {exc}") from None
+    except ValidationError as error:
+        fault = error.errors()[0]
+        if fault["type"] == "json_invalid":
+            raise InstanceDirError(f"{source} is not valid JSON: {fault['ctx']['error']}") from None
+        if not fault["loc"]:
+            raise InstanceDirError(f"{source} must hold a JSON object") from None
+        raise refusal(error, model, labels, InstanceDirError, types=", ".join(sorted(TYPES))) from None
 
 
 def _read_file(path: Path, label: str) -> bytes:
@@ -61,37 +120,20 @@ def _read_file(path: Path, label: str) -> bytes:
         raise InstanceDirError(f"{label} is missing ({path})") from None
 
 
-def parse_instance(
-    name: str, element_json: bytes, read_config: Callable[[str], bytes], secret_required: bool = True
-) -> InstanceSpec:
+def parse_instance(name: str, element_json: bytes, read_config: Callable[[str], bytes]) -> InstanceSpec:
     """Check an instance's e.json and the configuration file it names (read through `read_config(entry)`)."""
-    validate_name(name)
-    element = _parse_json(element_json, "e.json")
-    type_name = element.get("type")
-    if not isinstance(type_name, str) or type_name not in TYPES:
-        raise InstanceDirError(f"e.json: type must be one of {', '.join(sorted(TYPES))}, not {type_name!r}")
-    title = validate_title(element.get("title"), "e.json: title")
-    allow_register = element.get("allowRegister", 0)
-    if allow_register not in (0, 1) or isinstance(allow_register, bool):
-        raise InstanceDirError(f"e.json: allowRegister must be 1 or 0, not {allow_register!r}")
-    if element.get("backendBundleEntry") != ".":
-        raise InstanceDirError('e.json: backendBundleEntry must be "."')
-    entry = element.get("frontBundleEntry")
-    if not isinstance(entry, str) or not entry:
-        raise InstanceDirError("e.json: frontBundleEntry must name the business configuration file")
-    config = _parse_json(read_config(entry), entry)
-
-    auth = config.get("authConfig")
-    if not isinstance(auth, dict):
-        raise InstanceDirError(f"{entry}: authConfig is required (an object with appId and appSecret)")
-    app_id = validate_app_id(auth.get("appId"))
-    app_secret = auth.get("appSecret")
-    if app_secret is not None or secret_required:
-        validate_app_secret(app_secret, f"{entry}: authConfig.appSecret")
-    return InstanceSpec(name, type_name, title, bool(allow_register), app_id, app_secret)
+    checked(InstanceName, name)
+    element = _parse(
+        ElementFile, element_json, "e.json", {field: f"e.json: {field}" for field in ElementFile.model_fields}
+    )
+    entry = element.frontBundleEntry
+    # How the messages have always named the configuration's fields (the appId's without the file's name).
+    labels = {"authConfig": f"{entry}: authConfig", "authConfig.appSecret": f"{entry}: authConfig.appSecret"}
+    auth = _parse(BusinessConfig, read_config(entry), entry, labels).authConfig
+    return InstanceSpec(name, element.type, element.title, element.allowRegister == 1, auth.appId, auth.appSecret)
 
 
-def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True) -> InstanceSpec:
+def read_instance_dir(directory: str | os.PathLike) -> InstanceSpec:
     """Read and check an instance directory; raise InstanceDirError with one clear line."""
     root = Path(directory)
     if not root.is_dir():
@@ -104,12 +146,10 @@ def read_instance_dir(directory: str | os.PathLike, secret_required: bool = True
             raise InstanceDirError(f"e.json: frontBundleEntry {entry!r} points outside the instance directory")
         return _read_file(path, entry)
 
-    return parse_instance(root.name, _read_file(root / "e.json", "e.json"), read_config, secret_required)
+    return parse_instance(root.name, _read_file(root / "e.json", "e.json"), read_config)
 
 
-def read_instance_upload(
-    name: str, element_json: bytes, config_filename: str, config_json: bytes, secret_required: bool = True
-) -> InstanceSpec:
+def read_instance_upload(name: str, element_json: bytes, config_filename: str, config_json: bytes) -> InstanceSpec:
     """Check an uploaded e.json and configuration file, as if they were the directory `name`."""
 
     def read_config(entry: str) -> bytes:
@@ -119,12 +159,12 @@ def read_instance_upload(
             )
         return config_json
 
-    return parse_instance(name, element_json, read_config, secret_required)
+    return parse_instance(name, element_json, read_config)
 
 
 def import_instance_dir(directory: str | os.PathLike, update: bool = False) -> tuple[LoginMethod, bool]:
     """Create (or, with update, overwrite) the login method a directory declares; return (method, created)."""
-    return save_instance(read_instance_dir(directory, secret_required=False), update)
+    return save_instance(read_instance_dir(directory), update)
 
 
 def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod, bool]:
@@ -138,13 +178,13 @@ def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod
             raise InstanceDirError(
                 f"login method {spec.name!r} already exists; import it with --update to overwrite it"
             )
-        if method is None and spec.app_secret is None:
-            raise InstanceDirError("authConfig.appSecret is required (the mini program's AppSecret)")
+        created = method is None
+        if created:
+            checked(AppSecret, spec.app_secret, "authConfig.appSecret")  # a new login method needs its secret
         holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == spec.app_id))
         if holder is not None and holder is not method:
             raise InstanceDirError(f"appId {spec.app_id} is already used by login method {holder.name!r}")
-        created = method is None
-        if created:
+        if method is None:
             method = LoginMethod(name=spec.name)
             db.session.add(method)
         method.type_name = spec.type_name
@@ -195,7 +235,7 @@ def import_upload(
     name: str, element_json: bytes, config_filename: str, config_json: bytes, update: bool = False
 ) -> tuple[LoginMethod, bool]:
     """Import an uploaded e.json and configuration file as the instance `name`: (method, created)."""
-    spec = read_instance_upload(name, element_json, config_filename, config_json, secret_required=False)
+    spec = read_instance_upload(name, element_json, config_filename, config_json)
     return save_instance(spec, update)
 
 

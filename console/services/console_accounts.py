@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
-import re
 from datetime import timedelta
+from typing import Annotated, cast
 
-from sqlalchemy import select, update
+from annotated_types import MinLen
+from pydantic import AfterValidator, BaseModel, Strict, StringConstraints, ValidationError
+from sqlalchemy import CursorResult, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from console.database import transaction
@@ -15,14 +17,47 @@ from console.extensions import db
 from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
 from console.security.codes import digest, new_secret_value
 from console.services.audit import Actor, record, set_actor
+from console.services.login_methods import Rule, checked, refusal
 
 MAX_FAILED_SIGN_INS = 10
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)  # a console sign-in lasts a working day, whatever the cookie says
 MIN_PASSWORD_LENGTH = 10
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+USERNAME_MAX = 64  # the console's forms refuse longer input with the same number
 # One sentence for every refusal, so a stranger learns nothing about which accounts exist or are locked.
 SIGN_IN_REFUSED = "Wrong username or password."
+
+
+def _known_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError("unknown role")
+    return role
+
+
+# The rules of a console account's fields, for the console and the CLI alike (see login_methods.Rule).
+Username = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{3,64}$"),
+    Rule("A username must be 3 to 64 letters, digits or . _ @ -", field="username"),
+]
+Password = Annotated[
+    str,
+    Strict(),
+    MinLen(MIN_PASSWORD_LENGTH),
+    Rule(f"A password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"),
+]
+Role = Annotated[
+    str, Strict(), AfterValidator(_known_role), Rule(f"The role is one of {', '.join(ROLES)}.", field="role")
+]
+
+
+class NewAccount(BaseModel):
+    """A console account to create."""
+
+    username: Username
+    role: Role
+    password: Password
 
 
 class SignInRefused(Refused):
@@ -88,11 +123,12 @@ def account_for_session(session_id: str | None) -> AdminAccount | None:
 def sign_out(session_id: str | None) -> None:
     """Revoke the console session, so a copy of its cookie no longer works."""
     with transaction():
-        revoked = db.session.execute(
+        result = db.session.execute(
             update(ConsoleSession)
             .where(ConsoleSession.digest == digest(session_id or ""), ConsoleSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        ).rowcount
+        )
+        revoked = cast(CursorResult, result).rowcount  # an UPDATE's result is a CursorResult
         if revoked:
             record("console.sign_out")
 
@@ -110,32 +146,17 @@ def list_accounts() -> list[AdminAccount]:
     return list(db.session.scalars(select(AdminAccount).order_by(AdminAccount.username)))
 
 
-def validate_username(username: str) -> str:
-    """3 to 64 letters, digits or . _ @ -"""
-    if not USERNAME_PATTERN.match(username or ""):
-        raise Refused("A username must be 3 to 64 letters, digits or . _ @ -", field="username")
-    return username
-
-
-def validate_password(password: str) -> str:
-    """At least MIN_PASSWORD_LENGTH characters."""
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise Refused(f"A password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password")
-    return password
-
-
-def validate_role(role: str) -> str:
-    """admin or support"""
-    if role not in ROLES:
-        raise Refused(f"The role is one of {', '.join(ROLES)}.", field="role")
-    return role
+def check_username(username: str) -> None:
+    """Refuse a username the rule does not allow, before anything else is asked for (the CLI's password prompt)."""
+    checked(Username, username)
 
 
 def create_account(username: str, role: str, password: str) -> AdminAccount:
     """Create a console account; refuse a taken username."""
-    validate_username(username)
-    validate_role(role)
-    validate_password(password)
+    try:
+        NewAccount(username=username, role=role, password=password)
+    except ValidationError as error:
+        raise refusal(error, NewAccount) from None
     with transaction():
         if db.session.scalar(select(AdminAccount.id).where(AdminAccount.username == username)) is not None:
             raise Refused(f"A console account called {username!r} already exists.", field="username")
@@ -159,7 +180,7 @@ def set_account_active(account: AdminAccount, active: bool, by: AdminAccount) ->
 
 def reset_password(account: AdminAccount, password: str) -> None:
     """Give an account a new password, end its sessions and lift a lock."""
-    validate_password(password)
+    checked(Password, password)
     with transaction():
         account.set_password(password)
         account.failed_sign_ins = 0
@@ -170,7 +191,7 @@ def reset_password(account: AdminAccount, password: str) -> None:
 
 def change_role(account: AdminAccount, role: str, by: AdminAccount) -> None:
     """Make an account admin or support; nobody demotes themselves."""
-    validate_role(role)
+    checked(Role, role)
     if account.id == by.id and role != account.role:
         raise Refused("You cannot change your own role.")
     with transaction():

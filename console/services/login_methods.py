@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from annotated_types import MaxLen, MinLen
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import func, select
 
 from console.database import transaction
@@ -17,8 +22,113 @@ from console.services.audit import record
 from console.wechat.client import CredentialsVerdict
 
 DELETE_REASON = "login method deleted"
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The longest values the rules below accept; the console's forms refuse longer input with the same numbers.
+NAME_MAX, APP_ID_MAX, TITLE_MAX, APP_SECRET_MAX = 64, 64, 128, 256
+
+# ---------------------------------------------------------------------------------------------------------
+# Rules: pydantic types that carry the one sentence refusing any value they reject. The console accounts'
+# rules use them too.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Annotated metadata: the one sentence that refuses a value, whatever pydantic found wrong with it.
+
+    The sentence may name {label} (the input as the caller's user knows it) and {value} (what was given);
+    `field` is the form field the console shows the refusal next to.
+    """
+
+    sentence: str
+    field: str | None = None
+
+
+def refusal(
+    error: ValidationError,
+    schema: object,
+    labels: Mapping[str, str] | None = None,
+    kind: type[Refused] = Refused,
+    **facts: object,
+) -> Refused:
+    """The first fault pydantic found in a value of `schema`, said in the sentence of its Rule, as a `kind`."""
+    fault = error.errors()[0]
+    path = ".".join(str(part) for part in fault["loc"])
+    label = (labels or {}).get(path, path)
+    rule = _rule_on(schema, fault["loc"])
+    if rule is None:  # a field no user types (a checkbox, a select): pydantic's own words will do
+        return kind(f"{label}: {fault['msg']}", field=path or None)
+    value = None if fault["type"] == "missing" else fault["input"]
+    return kind(rule.sentence.format(label=label, value=value, **facts), field=rule.field)
+
+
+def _rule_on(schema: object, loc: tuple[int | str, ...]) -> Rule | None:
+    """The innermost Rule on the way from `schema` (a model or an Annotated type) down to the field at `loc`."""
+    found = _rule_in(schema)
+    for part in loc:
+        fields = getattr(schema, "model_fields", {})
+        field = next((info for name, info in fields.items() if part in (name, info.alias)), None)
+        if field is None:
+            break
+        schema = field.annotation
+        found = _rule_in(field.metadata) or _rule_in(schema) or found
+    return found
+
+
+def _rule_in(annotation: object) -> Rule | None:
+    """The Rule of an Annotated type (of X in `X | None`), or among a field's metadata."""
+    if get_origin(annotation) in (Union, UnionType):
+        return next(filter(None, map(_rule_in, get_args(annotation))), None)
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[1:]
+    if isinstance(annotation, list | tuple):
+        return next((item for item in annotation if isinstance(item, Rule)), None)
+    return None
+
+
+@functools.cache
+def _adapter(rule_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(rule_type)
+
+
+def checked(rule_type: Any, value: object, label: str = "") -> Any:
+    """`value` as the Annotated type `rule_type` makes it; otherwise its Rule's refusal, naming it `label`."""
+    try:
+        return _adapter(rule_type).validate_python(value)
+    except ValidationError as error:
+        raise refusal(error, rule_type, {"": label}) from None
+
+
+# The rules of a login method's fields, for the console, the CLI and the instance directory alike. Each is
+# strict (a number or bytes is not a text) and its patterns are anchored at both ends of the whole value.
+InstanceName = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
+    Rule("{value!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"),
+]
+AppId = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$"),
+    Rule("{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"),
+]
+# Kept without its surrounding blanks; the length counts them, as the console form's Length does.
+Title = Annotated[
+    str,
+    Strict(),
+    MaxLen(TITLE_MAX),
+    AfterValidator(str.strip),
+    MinLen(1),
+    Rule("{label} is required (a text of at most 128 characters)", field="title"),
+]
+# Kept as given (blanks inside a secret are WeChat's business), but not blank.
+AppSecret = Annotated[
+    str,
+    Strict(),
+    StringConstraints(max_length=APP_SECRET_MAX, pattern=r"\S"),
+    Rule("{label} is required (the mini program's AppSecret)", field="app_secret"),
+]
+
+# ---------------------------------------------------------------------------------------------------------
 
 
 def find_login_method(name: str) -> LoginMethod:
@@ -35,53 +145,34 @@ def ensure_enabled(method: LoginMethod) -> None:
         raise LoginError("login_method_disabled", f"The login method {method.name!r} is switched off.")
 
 
-def validate_name(name: str) -> str:
-    """An instance name: a letter, then letters, digits or _ (64 at most)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise Refused(
-            f"{name!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"
-        )
-    return name
-
-
-def validate_app_id(app_id: object, label: str = "authConfig.appId") -> str:
-    """A WeChat appId: 1 to 64 letters, digits, _ or -."""
-    if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
-        raise Refused(f"{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id")
-    return app_id
-
-
-def validate_title(title: object, label: str = "title") -> str:
-    """A display name: a text of 1 to 128 characters, stripped."""
-    if not isinstance(title, str) or not title.strip() or len(title) > 128:
-        raise Refused(f"{label} is required (a text of at most 128 characters)", field="title")
-    return title.strip()
-
-
-def validate_app_secret(app_secret: object, label: str = "authConfig.appSecret") -> str:
-    """An AppSecret: a text of 1 to 256 characters."""
-    if not isinstance(app_secret, str) or not app_secret.strip() or len(app_secret) > 256:
-        raise Refused(f"{label} is required (the mini program's AppSecret)", field="app_secret")
-    return app_secret
-
-
 def set_app_secret(method: LoginMethod, app_secret: str) -> None:
     """Store an appSecret encrypted, with its last four characters as the visible hint."""
     method.app_secret_ciphertext = keyring().encrypt(app_secret)
     method.app_secret_hint = app_secret[-4:]
 
 
-@dataclass
-class MethodSettings:
+class MethodSettings(BaseModel):
     """What an admin sets on a login method; app_secret None keeps the stored one."""
 
-    title: str
-    app_id: str
-    app_secret: str | None
+    model_config = ConfigDict(strict=True)
+
+    title: Title
+    app_id: AppId
+    app_secret: AppSecret | None
     allow_register: bool
     enabled: bool
     link_by_unionid: bool
     default_corp_id: int | None
+
+
+class NewMethodSettings(MethodSettings):
+    """The settings of a login method to create: its appSecret is required."""
+
+    app_secret: AppSecret
+
+
+# How the console's refusals name the settings.
+SETTINGS_LABELS = {"title": "The title", "app_id": "The appId", "app_secret": "The appSecret"}
 
 
 def binding_counts() -> dict[int, int]:
@@ -97,11 +188,13 @@ def list_methods() -> list[LoginMethod]:
     return list(db.session.scalars(select(LoginMethod).order_by(LoginMethod.name)))
 
 
-def _check(settings: MethodSettings, method: LoginMethod | None) -> None:
-    settings.title = validate_title(settings.title, "The title")
-    validate_app_id(settings.app_id, "The appId")
-    if settings.app_secret is not None or method is None:
-        validate_app_secret(settings.app_secret, "The appSecret")
+def _checked(values: Mapping[str, object], method: LoginMethod | None) -> MethodSettings:
+    """The settings as the rules make them, for `method` (None: a new one, which needs its appSecret)."""
+    model = MethodSettings if method is not None else NewMethodSettings
+    try:
+        settings = model.model_validate(values)
+    except ValidationError as error:
+        raise refusal(error, model, SETTINGS_LABELS) from None
     holder = db.session.scalar(select(LoginMethod).where(LoginMethod.app_id == settings.app_id))
     if holder is not None and holder is not method:
         raise Refused(
@@ -109,6 +202,7 @@ def _check(settings: MethodSettings, method: LoginMethod | None) -> None:
         )
     if settings.default_corp_id is not None and db.session.get(Corp, settings.default_corp_id) is None:
         raise Refused("That corp does not exist.", field="default_corp_id")
+    return settings
 
 
 def _apply(method: LoginMethod, settings: MethodSettings) -> list[str]:
@@ -125,13 +219,13 @@ def _apply(method: LoginMethod, settings: MethodSettings) -> list[str]:
     return changed
 
 
-def create_method(name: str, settings: MethodSettings) -> LoginMethod:
-    """Create a login method; the appSecret is required."""
-    validate_name(name)
+def create_method(name: str, values: Mapping[str, object]) -> LoginMethod:
+    """Create a login method from the fields of MethodSettings; the appSecret is required."""
+    checked(InstanceName, name)
     with transaction():
         if db.session.scalar(select(LoginMethod.id).where(LoginMethod.name == name)) is not None:
             raise Refused(f"A login method called {name!r} already exists.", field="name")
-        _check(settings, None)
+        settings = _checked(values, None)
         method = LoginMethod(name=name)
         _apply(method, settings)
         db.session.add(method)
@@ -140,10 +234,10 @@ def create_method(name: str, settings: MethodSettings) -> LoginMethod:
     return method
 
 
-def update_method(method: LoginMethod, settings: MethodSettings) -> list[str]:
-    """Change a login method's settings; a blank appSecret keeps the stored one. The names of what changed."""
+def update_method(method: LoginMethod, values: Mapping[str, object]) -> list[str]:
+    """Change a login method's settings (MethodSettings' fields; app_secret None keeps the secret): what changed."""
     with transaction():
-        _check(settings, method)
+        settings = _checked(values, method)
         changed = _apply(method, settings)
         if changed:
             record("login_method.update", method=method, changed=changed)
@@ -152,7 +246,7 @@ def update_method(method: LoginMethod, settings: MethodSettings) -> list[str]:
 
 def check_credentials(app_id: str, app_secret: str | None, method: LoginMethod | None = None) -> CredentialsVerdict:
     """Ask WeChat whether an appId and appSecret (or the method's stored one) are right; not a counted error."""
-    validate_app_id(app_id, "The appId")
+    checked(AppId, app_id, SETTINGS_LABELS["app_id"])
     if app_secret is None:
         if method is None:
             raise Refused("Enter the appSecret to check.", field="app_secret")

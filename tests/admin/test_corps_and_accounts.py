@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from console.errors import Refused
 from console.extensions import db
 from console.models import AdminAccount, AuditEvent, ConsoleSession, Corp, utcnow
+from console.services import console_accounts as accounts
 
 
 def test_corps_list_create_and_rename(app, admin, harness):
@@ -92,6 +94,49 @@ def test_a_bad_account_is_refused_next_to_its_field(admin, harness, data, messag
     response = admin.post("/accounts", data=form)
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert harness.counts() == before
+
+
+USERNAME_RULE = "A username must be 3 to 64 letters, digits or . _ @ -"
+PASSWORD_RULE = "A password must have at least 10 characters."
+ROLE_RULE = "The role is one of admin, support."
+
+
+@pytest.mark.parametrize(
+    "username, role, password, message, field",
+    [
+        ("ab", "admin", "long enough pw", USERNAME_RULE, "username"),
+        ("a" * 65, "admin", "long enough pw", USERNAME_RULE, "username"),
+        ("help er", "admin", "long enough pw", USERNAME_RULE, "username"),
+        ("helper\n", "admin", "long enough pw", USERNAME_RULE, "username"),  # $ no longer lets a final newline through
+        (None, "admin", "long enough pw", USERNAME_RULE, "username"),
+        ("helper", "root", "long enough pw", ROLE_RULE, "role"),
+        ("helper", None, "long enough pw", ROLE_RULE, "role"),
+        ("helper", "admin", "nine char", PASSWORD_RULE, "password"),
+        ("helper", "admin", None, PASSWORD_RULE, "password"),
+        ("ab", "root", "short", USERNAME_RULE, "username"),  # the first field's refusal
+    ],
+)
+def test_each_rule_of_a_new_account_refuses_with_its_sentence_and_field(
+    app, harness, username, role, password, message, field
+):
+    before = harness.counts()
+    with app.app_context(), pytest.raises(Refused) as refused:
+        accounts.create_account(username, role, password)
+    assert (refused.value.message, refused.value.field) == (message, field)
+    assert harness.counts() == before
+
+
+def test_a_password_reset_and_a_role_change_follow_the_same_rules(app, make_account):
+    helper_id = make_account("helper", "support")
+    with app.app_context():
+        helper = db.session.get(AdminAccount, helper_id)
+        with pytest.raises(Refused) as short:
+            accounts.reset_password(helper, "nine char")
+        with pytest.raises(Refused) as root:
+            accounts.change_role(helper, "root", AdminAccount(id=0))
+    assert (short.value.message, short.value.field) == (PASSWORD_RULE, "password")
+    assert (root.value.message, root.value.field) == (ROLE_RULE, "role")
+    assert account_row(app, "helper").role == "support"
 
 
 def test_disable_signs_the_account_out_and_enable_lets_it_back(app, admin, make_account, sign_in):

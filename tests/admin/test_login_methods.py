@@ -10,8 +10,10 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from console.errors import Refused
 from console.extensions import db
 from console.models import AccessToken, AuditEvent, LoginMethod, WeChatBinding
+from console.services import login_methods as methods
 from console.services.gateway import wechat_error_counts
 
 SECRET = "new-app-secret-0123456789abcdef"
@@ -106,6 +108,90 @@ def test_create_refuses_bad_input_next_to_the_field_and_changes_nothing(admin, h
     assert "invalid-feedback" in page
     assert harness.counts() == before
     assert 'value="' + SECRET not in page and taken.secret not in page
+
+
+NAME_RULE = "is not a valid instance name: use a letter, then letters, digits or _ (64 at most)"
+TITLE_RULE = "The title is required (a text of at most 128 characters)"
+APP_ID_RULE = "The appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)"
+APP_SECRET_RULE = "The appSecret is required (the mini program's AppSecret)"
+
+
+def settings(**overrides) -> dict:
+    """MethodSettings' fields as the console's form gives them."""
+    values = {
+        "title": "Shop",
+        "app_id": "wx00000000000000aa",
+        "app_secret": SECRET,
+        "allow_register": True,
+        "enabled": True,
+        "link_by_unionid": True,
+        "default_corp_id": None,
+    }
+    return {**values, **overrides}
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message, field",
+    [
+        ("1shop", {}, "'1shop' " + NAME_RULE, "name"),
+        ("shopLogin\n", {}, "'shopLogin\\n' " + NAME_RULE, "name"),  # $ no longer lets a final newline through
+        ("a" * 65, {}, "'" + "a" * 65 + "' " + NAME_RULE, "name"),
+        (None, {}, "None " + NAME_RULE, "name"),
+        ("shopLogin", {"title": "   "}, TITLE_RULE, "title"),
+        ("shopLogin", {"title": " " + "x" * 128}, TITLE_RULE, "title"),  # the blanks count, as the form's Length does
+        ("shopLogin", {"title": None}, TITLE_RULE, "title"),
+        ("shopLogin", {"app_id": "wx 1"}, APP_ID_RULE, "app_id"),
+        ("shopLogin", {"app_id": "wx1\n"}, APP_ID_RULE, "app_id"),
+        ("shopLogin", {"app_id": "w" * 65}, APP_ID_RULE, "app_id"),
+        ("shopLogin", {"app_id": 12345}, APP_ID_RULE, "app_id"),
+        ("shopLogin", {"app_secret": None}, APP_SECRET_RULE, "app_secret"),  # a new login method needs its secret
+        ("shopLogin", {"app_secret": " \t "}, APP_SECRET_RULE, "app_secret"),
+        ("shopLogin", {"app_secret": "s" * 257}, APP_SECRET_RULE, "app_secret"),
+        ("shopLogin", {"title": "", "app_id": "wx 1"}, TITLE_RULE, "title"),  # the first field's refusal
+        ("shopLogin", {"default_corp_id": 999}, "That corp does not exist.", "default_corp_id"),
+    ],
+)
+def test_each_rule_of_a_new_login_method_refuses_with_its_sentence_and_field(
+    app, harness, name, overrides, message, field
+):
+    before = harness.counts()
+    with app.app_context(), pytest.raises(Refused) as refused:
+        methods.create_method(name, settings(**overrides))
+    assert (refused.value.message, refused.value.field) == (message, field)
+    assert harness.counts() == before
+
+
+@pytest.mark.parametrize(
+    "overrides, message, field",
+    [
+        ({"title": ""}, TITLE_RULE, "title"),
+        ({"app_id": "wx-1!"}, APP_ID_RULE, "app_id"),
+        ({"app_secret": ""}, APP_SECRET_RULE, "app_secret"),
+    ],
+)
+def test_each_rule_of_an_edit_refuses_with_its_sentence_and_field(app, harness, overrides, message, field):
+    method = harness.add_method(name="shopLogin")
+    before = harness.counts()
+    with app.app_context(), pytest.raises(Refused) as refused:
+        methods.update_method(db.session.get(LoginMethod, method.id), settings(**overrides))
+    assert (refused.value.message, refused.value.field) == (message, field)
+    assert harness.counts() == before
+
+
+def test_the_rules_keep_a_title_without_its_blanks_and_an_edit_without_a_secret(app, harness):
+    method = harness.add_method(name="shopLogin")
+    with app.app_context():
+        changed = methods.update_method(
+            db.session.get(LoginMethod, method.id), settings(title="  Shop  ", app_id=method.app_id, app_secret=None)
+        )
+        assert changed == ["title"] and stored(app).title == "Shop"
+    assert secret_of(app) == method.secret
+
+
+def test_check_credentials_refuses_a_bad_app_id_before_asking_wechat(app):
+    with app.app_context(), pytest.raises(Refused) as refused:
+        methods.check_credentials("wx 1", "secret")
+    assert (refused.value.message, refused.value.field) == (APP_ID_RULE, "app_id")
 
 
 def test_edit_with_a_blank_secret_keeps_it_and_never_renders_it(app, admin, harness):

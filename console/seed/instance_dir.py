@@ -22,16 +22,8 @@ from console.models import LoginMethod
 from console.seed.registry import TYPES
 from console.services import gateway
 from console.services.audit import record
-from console.services.login_methods import (
-    AppId,
-    AppSecret,
-    InstanceName,
-    Rule,
-    Title,
-    checked,
-    refusal,
-    set_app_secret,
-)
+from console.services.login_methods import AppId, AppSecret, InstanceName, Title, set_app_secret
+from console.services.rules import Rule, checked, refusal
 
 
 class InstanceDirError(Refused):

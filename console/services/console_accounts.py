@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from typing import Annotated, cast
+from typing import Annotated
 
 from annotated_types import MinLen
 from pydantic import AfterValidator, BaseModel, Strict, StringConstraints, ValidationError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from console.database import transaction
+from console.database import rows_changed, transaction
 from console.errors import Refused
 from console.extensions import db
 from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
 from console.security.codes import digest, new_secret_value
 from console.services.audit import Actor, record, set_actor
-from console.services.login_methods import Rule, checked, refusal
+from console.services.rules import Rule, checked, refusal
 
 MAX_FAILED_SIGN_INS = 10
 LOCKOUT = timedelta(minutes=15)
@@ -123,12 +123,11 @@ def account_for_session(session_id: str | None) -> AdminAccount | None:
 def sign_out(session_id: str | None) -> None:
     """Revoke the console session, so a copy of its cookie no longer works."""
     with transaction():
-        result = db.session.execute(
+        revoked = rows_changed(
             update(ConsoleSession)
             .where(ConsoleSession.digest == digest(session_id or ""), ConsoleSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        revoked = cast(CursorResult, result).rowcount  # an UPDATE's result is a CursorResult
         if revoked:
             record("console.sign_out")
 

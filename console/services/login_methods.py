@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated
 
 from annotated_types import MaxLen, MinLen
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, StringConstraints, ValidationError
 from sqlalchemy import func, select
 
 from console.database import transaction
@@ -19,83 +16,12 @@ from console.models import Corp, LoginMethod, WeChatBinding
 from console.security.keyring import keyring
 from console.services import bindings, gateway
 from console.services.audit import record
+from console.services.rules import Rule, checked, refusal
 from console.wechat.client import CredentialsVerdict
 
 DELETE_REASON = "login method deleted"
 # The longest values the rules below accept; the console's forms refuse longer input with the same numbers.
 NAME_MAX, APP_ID_MAX, TITLE_MAX, APP_SECRET_MAX = 64, 64, 128, 256
-
-# ---------------------------------------------------------------------------------------------------------
-# Rules: pydantic types that carry the one sentence refusing any value they reject. The console accounts'
-# rules use them too.
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Annotated metadata: the one sentence that refuses a value, whatever pydantic found wrong with it.
-
-    The sentence may name {label} (the input as the caller's user knows it) and {value} (what was given);
-    `field` is the form field the console shows the refusal next to.
-    """
-
-    sentence: str
-    field: str | None = None
-
-
-def refusal(
-    error: ValidationError,
-    schema: object,
-    labels: Mapping[str, str] | None = None,
-    kind: type[Refused] = Refused,
-    **facts: object,
-) -> Refused:
-    """The first fault pydantic found in a value of `schema`, said in the sentence of its Rule, as a `kind`."""
-    fault = error.errors()[0]
-    path = ".".join(str(part) for part in fault["loc"])
-    label = (labels or {}).get(path, path)
-    rule = _rule_on(schema, fault["loc"])
-    if rule is None:  # a field no user types (a checkbox, a select): pydantic's own words will do
-        return kind(f"{label}: {fault['msg']}", field=path or None)
-    value = None if fault["type"] == "missing" else fault["input"]
-    return kind(rule.sentence.format(label=label, value=value, **facts), field=rule.field)
-
-
-def _rule_on(schema: object, loc: tuple[int | str, ...]) -> Rule | None:
-    """The innermost Rule on the way from `schema` (a model or an Annotated type) down to the field at `loc`."""
-    found = _rule_in(schema)
-    for part in loc:
-        fields = getattr(schema, "model_fields", {})
-        field = next((info for name, info in fields.items() if part in (name, info.alias)), None)
-        if field is None:
-            break
-        schema = field.annotation
-        found = _rule_in(field.metadata) or _rule_in(schema) or found
-    return found
-
-
-def _rule_in(annotation: object) -> Rule | None:
-    """The Rule of an Annotated type (of X in `X | None`), or among a field's metadata."""
-    if get_origin(annotation) in (Union, UnionType):
-        return next(filter(None, map(_rule_in, get_args(annotation))), None)
-    if get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[1:]
-    if isinstance(annotation, list | tuple):
-        return next((item for item in annotation if isinstance(item, Rule)), None)
-    return None
-
-
-@functools.cache
-def _adapter(rule_type: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(rule_type)
-
-
-def checked(rule_type: Any, value: object, label: str = "") -> Any:
-    """`value` as the Annotated type `rule_type` makes it; otherwise its Rule's refusal, naming it `label`."""
-    try:
-        return _adapter(rule_type).validate_python(value)
-    except ValidationError as error:
-        raise refusal(error, rule_type, {"": label}) from None
-
 
 # The rules of a login method's fields, for the console, the CLI and the instance directory alike. Each is
 # strict (a number or bytes is not a text) and its patterns are anchored at both ends of the whole value.

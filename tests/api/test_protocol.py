@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from flask import request
 
 from console import create_app
 from console.api.openapi import openapi_document
 from console.errors import ERRORS
 from console.extensions import db
+from tests.helpers import answer_mismatch
 
 
 def test_unknown_api_urls_answer_json_404(client):
@@ -141,3 +144,63 @@ def test_readyz_is_503_while_the_database_is_unreachable(environ):
     assert client.get("/healthz").status_code == 200
     answer = client.get("/readyz")
     assert answer.status_code == 503 and answer.json["database"] == "unreachable"
+
+
+def _declared(app) -> list:
+    """(URL with a login method's name filled in, declaration) of every declared /api/v1 endpoint."""
+    return [
+        (rule.rule.replace("<name>", "shopLogin"), view.declaration)
+        for rule in app.url_map.iter_rules()
+        if hasattr(view := app.view_functions[rule.endpoint], "declaration")
+    ]
+
+
+def _well_formed(model) -> dict:
+    return {name: "x" for name, field in model.model_fields.items() if field.is_required()}
+
+
+def test_every_bearer_endpoint_refuses_a_call_without_a_token(app, harness):
+    harness.add_method()
+    secured = [(url, declaration) for url, declaration in _declared(app) if declaration.security != "none"]
+
+    assert len(secured) == 6
+    for url, declaration in secured:
+        body = _well_formed(declaration.body) if declaration.body else None
+        answer = harness.client.open(url, method=declaration.method, json=body)
+        assert (answer.status_code, answer.json["error"]["code"]) == (401, "unauthorized"), url
+        assert answer.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_every_body_is_checked_before_the_login_method_and_the_token(app, client):
+    with_body = [(url, declaration) for url, declaration in _declared(app) if declaration.body is not None]
+
+    assert len(with_body) == 8
+    for url, declaration in with_body:  # no login method is called shopLogin here, and no token is sent
+        answer = client.open(url, method=declaration.method, json=["not", "an", "object"])
+        assert answer.status_code == 400, url
+        assert answer.json["error"] == {"code": "invalid_request", "message": "The body must be a JSON object."}
+
+
+def test_an_answer_with_an_unknown_field_fails_the_answer_check(app, harness):
+    method = harness.add_method()
+
+    @app.after_request
+    def add_a_field(response):
+        if request.path.endswith("/login"):
+            response.set_data(json.dumps({**response.json, "surprise": 1}))
+        return response
+
+    with pytest.raises(AssertionError, match="surprise"):
+        harness.login(method, "alice")
+
+
+def test_an_undocumented_status_or_a_missing_field_fails_the_answer_check(app):
+    path = "/api/v1/wechat-mini/shopLogin/login"
+    error = {"error": {"code": "login_method_not_found", "message": "No login method has that name."}}
+
+    assert answer_mismatch(app, "POST", path, 404, error) is None
+    assert "does not list" in answer_mismatch(app, "POST", path, 418, error)
+    assert "is not valid under any of the given schemas" in answer_mismatch(app, "POST", path, 200, {"expiresIn": 1})
+    token = {"tokenType": "Bearer", "expiresIn": 7200}
+    assert "'accessToken' is a required property" in answer_mismatch(app, "POST", "/api/v1/auth/token", 200, token)
+    assert "is not one of" in answer_mismatch(app, "POST", path, 404, {"error": {**error["error"], "code": "nope"}})

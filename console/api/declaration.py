@@ -23,7 +23,7 @@ Models = type[BaseModel] | tuple[type[BaseModel], ...]
 
 # Refusals the declaration itself implies, so that no endpoint can forget to document them.
 BEARER_ERRORS = ("unauthorized", "account_disabled")
-TOO_LARGE = (413, "invalid_request", "The body is too large (over MAX_CONTENT_LENGTH).")
+TOO_LARGE = (413, "invalid_request", "The body is too large.")  # the sentence console/errors.py answers
 INTERNAL_ERROR = (500, "internal_error", ERRORS["internal_error"][1])
 
 

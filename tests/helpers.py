@@ -9,10 +9,14 @@ from dataclasses import dataclass
 import pytest
 import requests
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from sqlalchemy import create_engine, func, select, text
+from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+from console.api.openapi import API_PREFIX, openapi_document, openapi_path
 from console.extensions import db
 from console.models import Corp, LoginMethod
 from console.services.login_methods import set_app_secret
@@ -147,14 +151,48 @@ class Simulator:
         return self.control("encrypted-data", {"appId": app_id, "user": user, "data": data, **options})
 
 
+# Compiled once per (document, rule, method, status): the check runs on every API call of the suite. The
+# documents are cached for the process's life, so their ids are stable keys.
+_ANSWER_VALIDATORS: dict[tuple[int, str, str, int], Draft202012Validator] = {}
+
+
+def answer_mismatch(app, method: str, path: str, status: int, body) -> str | None:
+    """Why an /api/v1 answer breaks the OpenAPI document's schema for its path, method and status, or None."""
+    try:
+        rule, _ = app.url_map.bind("localhost").match(path, method=method, return_rule=True)
+    except HTTPException:
+        return None  # no operation answers this: unknown URLs and methods get the generic JSON 404/405
+    document = openapi_document(app)
+    key = (id(document), rule.rule, method.lower(), status)
+    if key not in _ANSWER_VALIDATORS:
+        operation = document["paths"].get(openapi_path(rule.rule), {}).get(method.lower())
+        if operation is None:
+            return None if method in ("HEAD", "OPTIONS") else f"{method} {rule.rule} is not in the document"
+        response = operation["responses"].get(str(status))
+        if response is None:
+            return f"{method} {rule.rule} answered {status}, a status the document does not list"
+        schema = {**response["content"]["application/json"]["schema"], "components": document["components"]}
+        _ANSWER_VALIDATORS[key] = Draft202012Validator(schema)
+    if body is None:
+        return f"{method} {rule.rule} answered {status} without a JSON body"
+    error = best_match(_ANSWER_VALIDATORS[key].iter_errors(body))
+    return f"{method} {rule.rule} {status}: {error.message} at {error.json_path}" if error else None
+
+
 class RecordingClient(FlaskClient):
-    """A test client that keeps every answer body, so a test can prove no secret was ever sent."""
+    """A test client that keeps every answer body, so a test can prove no secret was ever sent, and checks
+    every /api/v1 answer against the served OpenAPI document."""
 
     bodies: list[str] = []
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
         type(self).bodies.append(response.get_data().decode("utf-8", "replace"))  # zips and other binaries too
+        request = response.request
+        if request.path.startswith(API_PREFIX + "/"):
+            body = response.get_json(silent=True) if response.is_json else None
+            mismatch = answer_mismatch(self.application, request.method, request.path, response.status_code, body)
+            assert mismatch is None, mismatch
         return response
 
 

@@ -1,12 +1,27 @@
-"""The mini program's endpoints: parse the JSON body, call the login method's Type (or a service), answer JSON."""
+"""The mini program's endpoints, one declaration each: the login method's Type (or a service) answers them."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 
 from console.api import bp
+from console.api.declaration import endpoint
+from console.api.openapi import OpenAPIDocument, openapi_document
 from console.extensions import limiter
+from console.models import AccessToken
 from console.seed.registry import element_for
+from console.services.answers import (
+    BindAnswer,
+    BindCodeAnswer,
+    DecryptAnswer,
+    LoginCodeAnswer,
+    LogoutAnswer,
+    MeAnswer,
+    PhoneAnswer,
+    RegisterAnswer,
+    TokenAnswer,
+    UnbindAnswer,
+)
 from console.services.api_tokens import authenticate, describe, exchange_login_code, logout
 from console.services.audit import Actor, set_actor
 from console.services.inputs import (
@@ -17,9 +32,18 @@ from console.services.inputs import (
     PhoneInput,
     RegisterInput,
     TokenInput,
-    validated,
 )
 from console.services.login_methods import find_login_method
+
+LOGIN_METHOD_ERRORS = ("login_method_not_found", "login_method_disabled")
+WECHAT_ERRORS = (
+    "invalid_code",
+    "code_used",
+    "user_blocked",
+    "wechat_rate_limited",
+    "wechat_misconfigured",
+    "wechat_unavailable",
+)
 
 
 def _per_address() -> str:
@@ -36,6 +60,7 @@ def _login_method_key() -> str:
 
 limit_per_address = limiter.limit(_per_address)
 limit_per_login_method = limiter.limit(_per_login_method, key_func=_login_method_key)
+BOTH_LIMITS = (limit_per_address, limit_per_login_method)
 
 
 @bp.before_request
@@ -44,102 +69,156 @@ def name_the_actor():
     set_actor(Actor("api", "api", request.remote_addr))
 
 
-def _body(model):
-    """The JSON body validated against `model` (any Content-Type is read as JSON)."""
-    return validated(model, request.get_json(force=True, silent=True))
-
-
 def _element(name: str):
+    # Through the registry, so that a project's own Type (named in e.json) serves the API too.
     return element_for(find_login_method(name))
 
 
-def _bearer():
+def _bearer() -> AccessToken:
     return authenticate(request.headers.get("Authorization"))
 
 
-@bp.post("/wechat-mini/<name>/login")
-@limit_per_address
-@limit_per_login_method
-def login(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/login",
+    summary="Log in with a wx.login() code",
+    body=LoginInput,
+    answers={200: (LoginCodeAnswer, BindCodeAnswer)},
+    errors=(*LOGIN_METHOD_ERRORS, "registration_closed", "account_disabled", *WECHAT_ERRORS),
+    limits=BOTH_LIMITS,
+)
+def login(name: str, body: LoginInput) -> dict:
     """Exchange a wx.login() code: a loginCode and corpList for a known user, a bindCode for a new one."""
-    args = _body(LoginInput)
-    return jsonify(_element(name).getLoginCode(args.code))
+    return _element(name).getLoginCode(body.code)
 
 
-@bp.post("/wechat-mini/<name>/register")
-@limit_per_address
-@limit_per_login_method
-def register(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/register",
+    summary="Register a new WeChat user with a bindCode",
+    body=RegisterInput,
+    answers={201: RegisterAnswer},
+    errors=(*LOGIN_METHOD_ERRORS, "registration_closed", "invalid_bind_code", "already_registered"),
+    limits=BOTH_LIMITS,
+)
+def register(name: str, body: RegisterInput) -> dict:
     """Register the WeChat user a bindCode stands for and log them in."""
-    args = _body(RegisterInput)
-    answer = _element(name).registerAndLogin(args.bindCode, args.name, args.avatarUrl)
-    return jsonify(answer), 201
+    return _element(name).registerAndLogin(body.bindCode, body.name, body.avatarUrl)
 
 
-@bp.post("/auth/token")
-@limit_per_address
-def token():
+@endpoint(
+    bp,
+    "POST",
+    "/auth/token",
+    summary="Exchange a loginCode for an access token",
+    body=TokenInput,
+    answers={200: TokenAnswer},
+    errors=("invalid_login_code", "not_a_member", "account_disabled"),
+    limits=(limit_per_address,),
+)
+def token(body: TokenInput) -> TokenAnswer:
     """Exchange a loginCode for a bearer access token, in one of the user's corps."""
-    args = _body(TokenInput)
-    return jsonify(exchange_login_code(args.loginCode, args.corpId).model_dump())
+    return exchange_login_code(body.loginCode, body.corpId)
 
 
-@bp.get("/me")
-def me():
+@endpoint(bp, "GET", "/me", summary="The signed-in user", answers={200: MeAnswer}, security="bearer")
+def me() -> MeAnswer:
     """The signed-in user, their corps and their WeChat bindings."""
-    return jsonify(describe(_bearer()).model_dump())
+    return describe(_bearer())
 
 
-@bp.post("/wechat-mini/<name>/bind")
-@limit_per_address
-@limit_per_login_method
-def bind(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/bind",
+    summary="Bind a WeChat user to an account (bearer token or ticket)",
+    body=BindInput,
+    answers={200: BindAnswer},
+    errors=(
+        *LOGIN_METHOD_ERRORS,
+        "invalid_ticket",
+        "user_already_bound",
+        "wechat_already_bound",
+        *WECHAT_ERRORS,
+    ),
+    security="bearer-or-ticket",
+    limits=BOTH_LIMITS,
+)
+def bind(name: str, body: BindInput) -> dict:
     """Bind a WeChat user to an account: the bearer token's, or the one a bind ticket names."""
-    args = _body(BindInput)
     element = _element(name)
-    if args.ticket is not None:
-        return jsonify(element.bindWithTicket(args.ticket, args.code))
-    return jsonify(element.bind(_bearer().user_id, args.code))
+    if body.ticket is not None:
+        return element.bindWithTicket(body.ticket, body.code)
+    return element.bind(_bearer().user_id, body.code)
 
 
-@bp.post("/wechat-mini/<name>/unbind")
-def unbind(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/unbind",
+    summary="Unbind the bearer's WeChat from this login method",
+    body=EmptyInput,
+    answers={200: UnbindAnswer},
+    errors=(*LOGIN_METHOD_ERRORS, "not_bound", "last_login_method"),
+    security="bearer",
+)
+def unbind(name: str, body: EmptyInput) -> dict:
     """Remove the bearer's binding to this mini program (never the account's last one)."""
-    _body(EmptyInput)
     element = _element(name)
-    return jsonify(element.unbind(_bearer().user_id))
+    return element.unbind(_bearer().user_id)
 
 
-@bp.post("/wechat-mini/<name>/decrypt")
-@limit_per_address
-def decrypt(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/decrypt",
+    summary="Decrypt the user's encryptedData with the stored session key",
+    body=DecryptInput,
+    answers={200: DecryptAnswer},
+    errors=(*LOGIN_METHOD_ERRORS, "not_bound", "invalid_signature", "session_key_stale", "watermark_mismatch"),
+    security="bearer",
+    limits=(limit_per_address,),
+)
+def decrypt(name: str, body: DecryptInput) -> dict:
     """Open the caller's encryptedData with their stored session key (watermark and signature checked)."""
-    args = _body(DecryptInput)
     element = _element(name)
-    answer = element.decryptData(_bearer().user_id, args.encryptedData, args.iv, args.rawData, args.signature)
-    return jsonify(answer)
+    return element.decryptData(_bearer().user_id, body.encryptedData, body.iv, body.rawData, body.signature)
 
 
-@bp.post("/wechat-mini/<name>/phone")
-@limit_per_address
-@limit_per_login_method
-def phone(name: str):
+@endpoint(
+    bp,
+    "POST",
+    "/wechat-mini/<name>/phone",
+    summary="Exchange a getPhoneNumber code for the user's phone number",
+    body=PhoneInput,
+    answers={200: PhoneAnswer},
+    errors=(*LOGIN_METHOD_ERRORS, "not_bound", "watermark_mismatch", *WECHAT_ERRORS),
+    security="bearer",
+    limits=BOTH_LIMITS,
+)
+def phone(name: str, body: PhoneInput) -> dict:
     """Exchange a getPhoneNumber button code for the caller's phone number, and save it."""
-    args = _body(PhoneInput)
     element = _element(name)
-    return jsonify(element.getPhoneNumber(_bearer().user_id, args.code))
+    return element.getPhoneNumber(_bearer().user_id, body.code)
 
 
-@bp.post("/auth/logout")
-def logout_view():
+@endpoint(
+    bp,
+    "POST",
+    "/auth/logout",
+    summary="Revoke the bearer token",
+    body=EmptyInput,
+    answers={200: LogoutAnswer},
+    security="bearer",
+)
+def logout_view(body: EmptyInput) -> LogoutAnswer:
     """Revoke the bearer token at once."""
-    _body(EmptyInput)
-    return jsonify(logout(_bearer()).model_dump())
+    return logout(_bearer())
 
 
-@bp.get("/openapi.json")
-def openapi():
-    """The OpenAPI 3.1 document of this API."""
-    from console.api.openapi import openapi_document
-
-    return jsonify(openapi_document())
+@endpoint(bp, "GET", "/openapi.json", summary="This document", answers={200: OpenAPIDocument})
+def openapi() -> dict:
+    """The OpenAPI 3.1 document of this API, generated from the declarations above."""
+    return openapi_document(current_app)

@@ -4,13 +4,17 @@ and the OpenAPI document names them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.models import User
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, or None."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from flask import request
 
 from console import create_app
 from console.api.openapi import openapi_document
 from console.errors import ERRORS
 from console.extensions import db
+from tests.helpers import answer_mismatch
 
 
 def test_unknown_api_urls_answer_json_404(client):
@@ -74,37 +79,54 @@ def test_the_rate_limit_can_be_switched_off(environ):
     assert [client.post("/api/v1/auth/token", json={}).status_code for _ in range(3)] == [400, 400, 400]
 
 
-def test_the_openapi_document_describes_every_endpoint_and_error(client):
+def _documented(document: dict, method: str, rule: str) -> bool:
+    path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.removeprefix("/api/v1"))
+    return method.lower() in document["paths"].get(path, {})
+
+
+def _undocumented_rules(app, document: dict) -> list[str]:
+    """Every /api/v1 rule of the app, with each of its methods, that the document lacks."""
+    return [
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if not _documented(document, method, rule.rule)
+    ]
+
+
+def test_the_openapi_document_describes_every_endpoint_and_error(app, client):
     document = client.get("/api/v1/openapi.json").json
 
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {
-        "/wechat-mini/{name}/login",
-        "/wechat-mini/{name}/register",
-        "/auth/token",
-        "/me",
-        "/wechat-mini/{name}/bind",
-        "/wechat-mini/{name}/unbind",
-        "/auth/logout",
-        "/openapi.json",
-        "/wechat-mini/{name}/decrypt",
-        "/wechat-mini/{name}/phone",
-    }
+    assert _undocumented_rules(app, document) == []
     login = document["paths"]["/wechat-mini/{name}/login"]["post"]
     assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LoginInput"}
     assert document["components"]["schemas"]["LoginInput"]["properties"]["code"]["maxLength"] == 256
     assert "registration_closed" in login["responses"]["403"]["description"]
-    assert set(document["paths"]["/me"]["get"]["responses"]) == {"200", "401", "403"}
+    assert set(document["paths"]["/me"]["get"]["responses"]) == {"200", "401", "403", "500"}  # no body: no 400, 413
     for schema in document["components"]["schemas"].values():
         assert "$defs" not in schema
 
 
-def test_every_error_code_of_the_document_is_in_the_contract_table():
+def test_a_rule_without_a_declaration_is_missing_from_the_document(app):
+    app.add_url_rule("/api/v1/undeclared/<name>", "undeclared", lambda name: {}, methods=["POST"])
+
+    assert _undocumented_rules(app, openapi_document(app)) == ["POST /api/v1/undeclared/<name>"]
+
+
+def test_every_error_code_of_the_document_is_in_the_contract_table(app):
     described = set()
-    for operations in openapi_document()["paths"].values():
+    for operations in openapi_document(app)["paths"].values():
         for operation in operations.values():
-            for response in operation["responses"].values():
-                described.update(part.split("`")[1] for part in response["description"].split("; ") if "`" in part)
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    continue
+                codes = [part.split("`")[1] for part in response["description"].split("; ") if "`" in part]
+                schema = response["content"]["application/json"]["schema"]
+                assert schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"] == codes
+                assert all(ERRORS[code][0] == int(status) for code in codes if status != "413")
+                described.update(codes)
     assert described <= set(ERRORS)
     assert {"invalid_code", "code_used", "wechat_misconfigured", "last_login_method", "rate_limited"} <= described
 
@@ -122,3 +144,63 @@ def test_readyz_is_503_while_the_database_is_unreachable(environ):
     assert client.get("/healthz").status_code == 200
     answer = client.get("/readyz")
     assert answer.status_code == 503 and answer.json["database"] == "unreachable"
+
+
+def _declared(app) -> list:
+    """(URL with a login method's name filled in, declaration) of every declared /api/v1 endpoint."""
+    return [
+        (rule.rule.replace("<name>", "shopLogin"), view.declaration)
+        for rule in app.url_map.iter_rules()
+        if hasattr(view := app.view_functions[rule.endpoint], "declaration")
+    ]
+
+
+def _well_formed(model) -> dict:
+    return {name: "x" for name, field in model.model_fields.items() if field.is_required()}
+
+
+def test_every_bearer_endpoint_refuses_a_call_without_a_token(app, harness):
+    harness.add_method()
+    secured = [(url, declaration) for url, declaration in _declared(app) if declaration.security != "none"]
+
+    assert len(secured) == 6
+    for url, declaration in secured:
+        body = _well_formed(declaration.body) if declaration.body else None
+        answer = harness.client.open(url, method=declaration.method, json=body)
+        assert (answer.status_code, answer.json["error"]["code"]) == (401, "unauthorized"), url
+        assert answer.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_every_body_is_checked_before_the_login_method_and_the_token(app, client):
+    with_body = [(url, declaration) for url, declaration in _declared(app) if declaration.body is not None]
+
+    assert len(with_body) == 8
+    for url, declaration in with_body:  # no login method is called shopLogin here, and no token is sent
+        answer = client.open(url, method=declaration.method, json=["not", "an", "object"])
+        assert answer.status_code == 400, url
+        assert answer.json["error"] == {"code": "invalid_request", "message": "The body must be a JSON object."}
+
+
+def test_an_answer_with_an_unknown_field_fails_the_answer_check(app, harness):
+    method = harness.add_method()
+
+    @app.after_request
+    def add_a_field(response):
+        if request.path.endswith("/login"):
+            response.set_data(json.dumps({**response.json, "surprise": 1}))
+        return response
+
+    with pytest.raises(AssertionError, match="surprise"):
+        harness.login(method, "alice")
+
+
+def test_an_undocumented_status_or_a_missing_field_fails_the_answer_check(app):
+    path = "/api/v1/wechat-mini/shopLogin/login"
+    error = {"error": {"code": "login_method_not_found", "message": "No login method has that name."}}
+
+    assert answer_mismatch(app, "POST", path, 404, error) is None
+    assert "does not list" in answer_mismatch(app, "POST", path, 418, error)
+    assert "is not valid under any of the given schemas" in answer_mismatch(app, "POST", path, 200, {"expiresIn": 1})
+    token = {"tokenType": "Bearer", "expiresIn": 7200}
+    assert "'accessToken' is a required property" in answer_mismatch(app, "POST", "/api/v1/auth/token", 200, token)
+    assert "is not one of" in answer_mismatch(app, "POST", path, 404, {"error": {**error["error"], "code": "nope"}})

@@ -5,7 +5,7 @@ The JSON API's OpenAPI document is generated from these same models.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
@@ -82,7 +82,10 @@ class EmptyInput(Input):
     """Endpoints whose body is {}."""
 
 
-def validated(model: type[Input], data) -> Input:
+InputModel = TypeVar("InputModel", bound=Input)
+
+
+def validated(model: type[InputModel], data: Any) -> InputModel:
     """Validate arguments against a model; raise invalid_request naming the first bad field."""
     if not isinstance(data, dict):
         raise LoginError("invalid_request", "The body must be a JSON object.")

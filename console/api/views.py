@@ -24,6 +24,7 @@ from console.services.answers import (
 )
 from console.services.api_tokens import authenticate, describe, exchange_login_code, logout
 from console.services.audit import Actor, set_actor
+from console.services.gateway import WECHAT_ERROR_CODES
 from console.services.inputs import (
     BindInput,
     DecryptInput,
@@ -36,14 +37,7 @@ from console.services.inputs import (
 from console.services.login_methods import find_login_method
 
 LOGIN_METHOD_ERRORS = ("login_method_not_found", "login_method_disabled")
-WECHAT_ERRORS = (
-    "invalid_code",
-    "code_used",
-    "user_blocked",
-    "wechat_rate_limited",
-    "wechat_misconfigured",
-    "wechat_unavailable",
-)
+WECHAT_ERRORS = WECHAT_ERROR_CODES  # what an endpoint that reaches WeChat can answer for WeChat's refusals
 
 
 def _per_address() -> str:

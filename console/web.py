@@ -49,7 +49,8 @@ def readyz():
         states["redis"] = _redis_state(current_app.extensions["shared_redis"])
     probe = current_app.extensions.get("ratelimit_redis")
     if probe is not None:
-        states["rateLimitStorage"] = _redis_state(probe)
+        same = current_app.config["RATELIMIT_STORAGE_URI"] == current_app.config.get("REDIS_URL")
+        states["rateLimitStorage"] = states["redis"] if same else _redis_state(probe)  # one wait, not two
     ready = states["database"] == "ok" and states.get("redis", "ok") == "ok"
     return jsonify({"status": "ok" if ready else "unavailable", **states}), 200 if ready else 503
 

@@ -57,8 +57,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests; try again after the number of seconds in Retry-After."),
     "service_unavailable": (
         503,
-        "The service cannot reach its database or its shared cache; try again after the number of seconds in "
-        "Retry-After (for a login, call wx.login() again first).",
+        "The database or the shared cache cannot be reached right now; try again in a few seconds (Retry-After says "
+        "when).",
     ),
     "not_found": (404, "There is no such endpoint."),
     "method_not_allowed": (405, "This endpoint does not accept that HTTP method."),
@@ -94,11 +94,15 @@ class LoginError(Refused):
         return {"error": error}
 
 
+RETRY_HINT = "try again in a few seconds (Retry-After says when)."
+
+
 class ServiceUnavailable(LoginError):
     """A dependency cannot be reached: 503 service_unavailable with Retry-After; `dependency` names it."""
 
     def __init__(self, dependency: str):
-        super().__init__("service_unavailable")
+        what = "The database" if dependency == "database" else "The shared cache (Redis)"
+        super().__init__("service_unavailable", f"{what} cannot be reached right now; {RETRY_HINT}")
         self.dependency = dependency
 
 

@@ -110,7 +110,7 @@ def test_the_console_through_a_redis_outage(app, harness, make_account, sign_in,
     with unchanged():
         checked = browser.post(f"/users/{user_id}/bindings/{method.id}/check-session-key", follow_redirects=True)
     assert checked.status_code == 200
-    assert "try again after" in checked.get_data(as_text=True)
+    assert "The shared cache (Redis) cannot be reached right now" in checked.get_data(as_text=True)
 
     redis_server.start()
 

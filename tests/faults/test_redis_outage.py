@@ -34,6 +34,7 @@ def test_the_api_through_a_redis_outage(harness, simulator, redis_server, unchan
     method = harness.add_method()
     registered = harness.register(method, "alice")  # answered success before the outage: its rows stay
     token = harness.token(method, "alice")
+    bind_code = harness.login(method, "carol").json["bindCode"]
     counts = harness.counts()
     assert counts["users"] == 1 and counts["wechat_bindings"] == 1
 
@@ -60,6 +61,9 @@ def test_the_api_through_a_redis_outage(harness, simulator, redis_server, unchan
     assert issued.status_code == 200, issued.json
     assert changed["access_tokens"] == 1
     assert harness.get("/me", issued.json["accessToken"]).status_code == 200
+    with changes() as changed:
+        assert harness.post(f"/wechat-mini/{method.name}/register", {"bindCode": bind_code}).status_code == 201
+    assert changed["users"] == 1 and changed["wechat_bindings"] == 1
 
     ready = harness.client.get("/readyz")
     assert ready.status_code == 503

@@ -56,6 +56,7 @@ def test_the_api_and_the_console_while_the_database_file_is_out_of_reach(
         assert_service_unavailable(harness.post(f"/wechat-mini/{method.name}/login", {"code": code}))
         assert_service_unavailable(harness.post("/auth/token", {"loginCode": registered["loginCode"]}))
         assert_service_unavailable(harness.get("/me", token))
+        assert harness.client.get("/api/v1/openapi.json").status_code == 200  # needs no database
         assert_console_unavailable_page(admin.get("/"))
         anonymous = app.test_client()
         assert_console_unavailable_page(anonymous.post("/sign-in", data={"username": "boss", "password": PASSWORD}))

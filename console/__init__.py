@@ -38,6 +38,7 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
     if config:
         app.config.update(config)
     register_logging(app)
+    register_dependency_policy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -61,10 +62,36 @@ def register_logging(app: ConsoleApp) -> None:
         )
 
 
+def register_dependency_policy(app: ConsoleApp) -> None:
+    """What the app does when the database or Redis is down, in the settings of the libraries that meet them
+    (docs/dependencies.md): errors without bound values, bounded waits, rate limits that survive Redis."""
+    from sqlalchemy.engine import make_url
+
+    from console.cache import REDIS_OPTIONS
+
+    engine = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # Errors and their log lines show the SQL but never its bound values (names, phone numbers).
+    engine.setdefault("hide_parameters", True)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        # A server that does not answer (a host gone, a dropped packet) fails the request in seconds, with a 503,
+        # instead of holding a worker until gunicorn kills it.
+        engine["connect_args"] = {"connect_timeout": 5, **(engine.get("connect_args") or {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine
+
+    # Rate limits are a guard, not a service: while their storage is down they are counted in this process's memory
+    # (Flask-Limiter's fallback, back to the storage once it answers), so sign-in and the API keep working. Errors
+    # are swallowed too, for the calls already talking to the storage at the moment it dies.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).split(":", 1)[0] in ("redis", "rediss", "redis+unix"):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
+
+
 def register_extensions(app: ConsoleApp) -> None:
     """Bind the extensions, the key ring, the shared cache and the WeChat client to the app."""
     from console import models  # noqa: F401  (registers the tables)
-    from console.cache import init_cache
+    from console.cache import REDIS_OPTIONS, init_cache
     from console.security.keyring import KeyRing
     from console.seed import wechat_mini  # noqa: F401  (registers the official Type)
     from console.wechat.client import init_wechat_client
@@ -77,6 +104,11 @@ def register_extensions(app: ConsoleApp) -> None:
     bootstrap.init_app(app)
     app.extensions["keyring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
     init_cache(app)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).split(":", 1)[0] in ("redis", "rediss"):
+        import redis
+
+        # /readyz names the rate limits' storage; Flask-Limiter's own is one object for every app of a process
+        app.extensions["ratelimit_redis"] = redis.Redis.from_url(app.config["RATELIMIT_STORAGE_URI"], **REDIS_OPTIONS)
     init_wechat_client(app)
 
 

@@ -1,13 +1,48 @@
-"""The cache and locks shared by every process: Redis when REDIS_URL is set, else this process's memory."""
+"""The cache and locks shared by every process: Redis when REDIS_URL is set, else this process's memory.
+
+When Redis cannot be reached, every operation raises ServiceUnavailable("redis") (503 service_unavailable): what
+the cache holds is shared on purpose (a wx.login() code marked as presented, WeChat's access token and its lock),
+and keeping it in one process's memory instead would let a code reach WeChat twice (docs/dependencies.md).
+"""
 
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import redis
 from cachelib import BaseCache, RedisCache, SimpleCache
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from console.errors import REDIS_UNREACHABLE, ServiceUnavailable
+
+# Every Redis client of the app (the shared cache, the rate limits' storage, /readyz): a refused or silent Redis
+# fails a call within about a second, and one immediate retry on a fresh connection rides over a connection that
+# Redis dropped (a restart). redis-py's default (10 retries with backoff) would hold each request for seconds.
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+    "retry": Retry(NoBackoff(), 1),
+}
+
+
+class SharedRedis(redis.Redis):
+    """The shared cache's Redis client: a command that cannot reach Redis raises ServiceUnavailable("redis"), so the
+    API answers 503 and the seed's Python API raises its one LoginError, whichever cache call or lock met it."""
+
+    def execute_command(self, *args, **options):
+        try:
+            return super().execute_command(*args, **options)
+        except REDIS_UNREACHABLE as error:
+            raise ServiceUnavailable("redis") from error
+
+
+def redis_client(url: str) -> SharedRedis:
+    """The shared cache's client with REDIS_OPTIONS (options in the URL's query string still win)."""
+    return SharedRedis(connection_pool=redis.ConnectionPool.from_url(url, **REDIS_OPTIONS))
 
 
 class LocalLocks:
@@ -44,7 +79,8 @@ class RedisLocks:
         try:
             yield
         finally:
-            with suppress(redis.exceptions.LockError):  # it expired meanwhile; another holder may own it now
+            # LockError: it expired meanwhile, another holder may own it now; Redis gone: it expires on its own
+            with suppress(redis.exceptions.LockError, ServiceUnavailable):
                 lock.release()
 
 
@@ -71,7 +107,8 @@ def init_cache(app: Flask) -> None:
     """Attach the shared cache and locks named by REDIS_URL (or in-process ones) to the app."""
     url = app.config.get("REDIS_URL")
     if url:
-        client = redis.Redis.from_url(url)
+        client = redis_client(url)
+        app.extensions["shared_redis"] = client
         app.extensions["shared_cache"] = RedisCacheAtomicAdd(host=client, key_prefix="console:")
         app.extensions["shared_locks"] = RedisLocks(client)
     else:

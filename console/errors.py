@@ -8,13 +8,18 @@ JSON under /api/ and a page elsewhere.
 from __future__ import annotations
 
 import logging
+import os
 
-from flask import Flask, Response, jsonify, render_template, request
+import redis
+import sqlalchemy.exc
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
 
 from console.logs import note_error
 
 log = logging.getLogger(__name__)
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 # code -> (HTTP status, the default sentence a developer can act on)
 ERRORS: dict[str, tuple[int, str]] = {
@@ -50,6 +55,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "watermark_mismatch": (422, "The decrypted data belongs to another appId."),
     "invalid_signature": (400, "The signature is not sha1(rawData + session_key); the data may have been altered."),
     "rate_limited": (429, "Too many requests; try again after the number of seconds in Retry-After."),
+    "service_unavailable": (
+        503,
+        "The database or the shared cache cannot be reached right now; try again in a few seconds (Retry-After says "
+        "when).",
+    ),
     "not_found": (404, "There is no such endpoint."),
     "method_not_allowed": (405, "This endpoint does not accept that HTTP method."),
     "internal_error": (500, "Something went wrong on our side; it has been logged."),
@@ -84,6 +94,18 @@ class LoginError(Refused):
         return {"error": error}
 
 
+RETRY_HINT = "try again in a few seconds (Retry-After says when)."
+
+
+class ServiceUnavailable(LoginError):
+    """A dependency cannot be reached: 503 service_unavailable with Retry-After; `dependency` names it."""
+
+    def __init__(self, dependency: str):
+        what = "The database" if dependency == "database" else "The shared cache (Redis)"
+        super().__init__("service_unavailable", f"{what} cannot be reached right now; {RETRY_HINT}")
+        self.dependency = dependency
+
+
 HTTP_STATUS_TO_CODE = {
     400: "invalid_request",
     401: "unauthorized",
@@ -92,6 +114,52 @@ HTTP_STATUS_TO_CODE = {
     413: "invalid_request",
     429: "rate_limited",
 }
+
+# How long a caller should wait after an outage answer. Restarts and fail-overs of Redis or PostgreSQL take seconds
+# to a minute; a short wait brings callers back soon without a storm of retries while the dependency recovers.
+RETRY_AFTER_UNAVAILABLE = 10
+
+# The errors that mean a dependency cannot be reached (not a bug of ours): PEP 249's OperationalError (refused,
+# dropped or timed-out connections, "database is locked"), a connection the driver found closed, a pool that could
+# hand out no connection in time; Redis's refused, dropped or timed-out connections.
+DATABASE_UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+REDIS_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def unreachable_dependency(error: BaseException) -> str | None:
+    """The dependency ("database" or "redis") that `error`, or what it was raised from, says cannot be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ServiceUnavailable):
+            return current.dependency
+        if isinstance(current, DATABASE_UNREACHABLE) or (
+            isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated
+        ):
+            return "database"
+        if isinstance(current, REDIS_UNREACHABLE):
+            return "redis"
+        # `raise ... from None` says on purpose that the new error is something else: stop there
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return None
+
+
+def one_line(error: BaseException) -> str:
+    """The error's type, the innermost line of our code it passed through and the first line of its message, bounded:
+    one log line, never a traceback. The first line of a database error is the driver's sentence; the SQL, the bound
+    values and PostgreSQL's DETAIL (which quotes them) come on the lines after it."""
+    where = ""
+    frame = error.__traceback__
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if filename.startswith(PROJECT_ROOT) and "/site-packages/" not in filename:
+            where = (
+                f" at {os.path.relpath(filename, PROJECT_ROOT)}:{frame.tb_lineno} in {frame.tb_frame.f_code.co_name}"
+            )
+        frame = frame.tb_next
+    message = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__module__}.{type(error).__qualname__}{where}: {message}"
 
 
 def _wants_json() -> bool:
@@ -105,11 +173,60 @@ def error_response(error: LoginError) -> Response:
     response.status_code = error.status
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if error.code == "service_unavailable":
+        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
+
+
+def error_page(status: int, title: str, message: str) -> Response:
+    """The console's error page, rendered from nothing: no database, no cache, no signed-in account.
+
+    Flask's render_template would run every context processor, and Flask-Login's loads the signed-in account from
+    the database: the very thing that may be down. So the template gets what it needs and an anonymous visitor.
+    """
+    template = current_app.jinja_env.get_template("errors/error.html")
+    html = template.render(
+        config=current_app.config,
+        request=request,
+        g=g,
+        current_user=AnonymousUserMixin(),
+        status=status,
+        title=title,
+        message=message,
+    )
+    response = current_app.response_class(html, status=status, mimetype="text/html")
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
+def unavailable_response(dependency: str, error: BaseException) -> Response:
+    """503 service_unavailable (JSON under /api/, the console's page elsewhere), and one warning line."""
+    log.warning(
+        "service_unavailable: %s unreachable on %s %s (request %s): %s",
+        dependency,
+        request.method,
+        request.path,
+        g.get("request_id"),
+        one_line(error),
+    )
+    refusal = error if isinstance(error, ServiceUnavailable) else ServiceUnavailable(dependency)
+    if _wants_json():
+        return error_response(refusal)
+    note_error(refusal)
+    return error_page(
+        503,
+        "Service unavailable",
+        "The console cannot reach its database or its cache right now. Try again in a minute.",
+    )
 
 
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers on the app (blueprint handlers miss unmatched URLs, so these are app-wide)."""
+
+    @app.errorhandler(ServiceUnavailable)
+    def handle_service_unavailable(error: ServiceUnavailable):
+        return unavailable_response(error.dependency, error)
 
     @app.errorhandler(LoginError)
     def handle_login_error(error: LoginError):
@@ -119,7 +236,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         status = error.code or 500
         if not _wants_json():
-            return render_template("errors/error.html", error=error), status
+            return error_page(status, error.name, error.description or "")
         code = HTTP_STATUS_TO_CODE.get(status, "invalid_request" if status < 500 else "internal_error")
         message = None
         if status == 413:
@@ -135,7 +252,19 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        dependency = unreachable_dependency(error)
+        if dependency:
+            return unavailable_response(dependency, error)
+        # A bug of ours: one line with the request id, not a traceback per call (an anonymous caller could
+        # otherwise fill the log); the request id finds the request's own log line.
+        log.error(
+            "internal_error on %s %s (request %s): %s",
+            request.method,
+            request.path,
+            g.get("request_id"),
+            one_line(error),
+        )
         if _wants_json():
             return error_response(LoginError("internal_error"))
-        return render_template("errors/error.html", error=None), 500
+        note_error(LoginError("internal_error"))
+        return error_page(500, "Server error", "Something went wrong on our side; it has been logged.")

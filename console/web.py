@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select
 
 from console.extensions import db, limiter
+from console.models import LoginMethod
 
 bp = Blueprint("web", __name__)
 
@@ -37,10 +38,36 @@ def healthz():
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
-    """200 while the database answers, 503 otherwise."""
+    """200 while every call would work, 503 otherwise; the body names each dependency's state (docs/dependencies.md).
+
+    The database must answer a query on one of our tables (on SQLite that reads the file itself; a bare SELECT 1
+    would not), and the shared cache's Redis must answer PING where REDIS_URL is set. The rate limits' Redis is
+    named but does not make the service unready: while it is down, limits are counted in memory and calls work.
+    """
+    states = {"database": _database_state()}
+    if current_app.config.get("REDIS_URL"):
+        states["redis"] = _redis_state(current_app.extensions["shared_redis"])
+    probe = current_app.extensions.get("ratelimit_redis")
+    if probe is not None:
+        same = current_app.config["RATELIMIT_STORAGE_URI"] == current_app.config.get("REDIS_URL")
+        states["rateLimitStorage"] = states["redis"] if same else _redis_state(probe)  # one wait, not two
+    ready = states["database"] == "ok" and states.get("redis", "ok") == "ok"
+    return jsonify({"status": "ok" if ready else "unavailable", **states}), 200 if ready else 503
+
+
+def _database_state() -> str:
     try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any failure to reach the database means not ready
-        db.session.rollback()
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+        db.session.execute(select(LoginMethod.id).limit(1))
+    except Exception:  # whatever the failure, the calls that need the database would fail the same way
+        return "unreachable"
+    finally:
+        db.session.rollback()  # end the read: no transaction stays open between probes
+    return "ok"
+
+
+def _redis_state(client) -> str:
+    try:
+        client.ping()
+    except Exception:  # a refused, dropped or silent Redis: its callers would fail the same way
+        return "unreachable"
+    return "ok"

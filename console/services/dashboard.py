@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from console.errors import ServiceUnavailable
 from console.extensions import db
 from console.models import AuditEvent, LoginMethod, User, utcnow
 from console.services.audit import midnight
@@ -34,7 +35,7 @@ class Dashboard:
     bindings: list[tuple[LoginMethod, int]]
     today: DayActivity
     days: list[DayActivity]
-    wechat_errors: dict[str, int]
+    wechat_errors: dict[str, int] | None  # None: unavailable (they are counted in Redis, which is down)
 
 
 def daily_activity(days: int = CHART_DAYS, today: date | None = None) -> list[DayActivity]:
@@ -66,5 +67,14 @@ def dashboard() -> Dashboard:
         bindings=[(method, counts.get(method.id, 0)) for method in list_methods()],
         today=days[-1],
         days=days,
-        wechat_errors=wechat_error_counts(),
+        wechat_errors=_wechat_errors(),
     )
+
+
+def _wechat_errors() -> dict[str, int] | None:
+    """WeChat's refusals of the last 24 hours, or None while Redis (where they are counted) is down: the rest of the
+    dashboard comes from the database and still shows."""
+    try:
+        return wechat_error_counts()
+    except ServiceUnavailable:
+        return None

@@ -10,6 +10,7 @@ and maps every error of `console.wechat` to the contract's codes, in one table.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ from flask import current_app
 
 from console.cache import shared_cache, shared_lock
 from console.database import end_read
-from console.errors import ERRORS, LoginError
+from console.errors import ERRORS, LoginError, ServiceUnavailable
 from console.models import LoginMethod, utcnow
 from console.security.codes import digest
 from console.security.keyring import KeyRingError, keyring
@@ -175,17 +176,20 @@ def _counted(error: LoginError) -> LoginError:
 
 
 def count_wechat_error(error: LoginError, now: datetime | None = None) -> None:
-    """Count one refusal of WeChat in the current hour's bucket."""
+    """Count one refusal of WeChat in the current hour's bucket (not at all while Redis is down)."""
     if error.code in WECHAT_ERROR_CODES:
         cache = shared_cache()
         key = _count_key(now or utcnow(), error.code)
-        # cachelib's inc does not set a lifetime: add the key first so it expires after a day
-        cache.add(key, 0, timeout=int(ERROR_COUNT_RETENTION.total_seconds()))
-        cache.inc(key)
+        # The count is for the dashboard only: losing it must not turn WeChat's answer into a 503.
+        with suppress(ServiceUnavailable):
+            # cachelib's inc does not set a lifetime: add the key first so it expires after a day
+            cache.add(key, 0, timeout=int(ERROR_COUNT_RETENTION.total_seconds()))
+            cache.inc(key)
 
 
 def wechat_error_counts(hours: int = 24, now: datetime | None = None) -> dict[str, int]:
-    """{code: refusals in the last `hours` hours} for every WeChat error code (zeros included)."""
+    """{code: refusals in the last `hours` hours} for every WeChat error code (zeros included); ServiceUnavailable
+    while Redis is down."""
     now = now or utcnow()
     buckets = [now - timedelta(hours=offset) for offset in range(hours)]
     keys = [_count_key(hour, code) for hour in buckets for code in WECHAT_ERROR_CODES]

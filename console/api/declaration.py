@@ -25,6 +25,8 @@ Models = type[BaseModel] | tuple[type[BaseModel], ...]
 BEARER_ERRORS = ("unauthorized", "account_disabled")
 TOO_LARGE = (413, "invalid_request", "The body is too large.")  # the sentence console/errors.py answers
 INTERNAL_ERROR = (500, "internal_error", ERRORS["internal_error"][1])
+# Any endpoint may meet a dependency outage (docs/dependencies.md): the database, or Redis where configured.
+SERVICE_UNAVAILABLE = (503, "service_unavailable", ERRORS["service_unavailable"][1])
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Declaration:
         refusals = [(ERRORS[code][0], code, ERRORS[code][1]) for code in codes]
         if self.body is not None:
             refusals.append(TOO_LARGE)
-        return [*refusals, INTERNAL_ERROR]
+        return [*refusals, INTERNAL_ERROR, SERVICE_UNAVAILABLE]
 
     def answer(self, result: BaseModel | Mapping[str, Any]) -> tuple[Response, int]:
         """The JSON answer of a view's result: an answer model, or the dict of one (the seed's facade)."""
@@ -96,7 +98,7 @@ def endpoint(
     """Declare and register an endpoint; the view gets the validated body as `body` and returns its answer.
 
     `errors` are the codes specific to the endpoint: invalid_request (a body), unauthorized and
-    account_disabled (a bearer), rate_limited (`limits`) and internal_error are implied.
+    account_disabled (a bearer), rate_limited (`limits`), internal_error and service_unavailable are implied.
     """
     if len(answers) != 1 or not 200 <= next(iter(answers)) < 300:
         raise ValueError(f"{rule}: declare exactly one successful status")

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from console import create_app
+from console.config import ConfigError
 
 
 @pytest.fixture
@@ -156,11 +157,14 @@ def test_the_simulator_is_mounted_only_when_switched_on(environ, tmp_path):
     assert on.get("/_wechat/sim/apps").status_code == 200
 
 
-def test_switching_the_simulator_on_points_the_client_at_it(environ):
+def test_switching_the_simulator_on_points_the_client_at_it_in_the_demo_only(environ, tmp_path):
     environ = {key: value for key, value in environ.items() if key != "WECHAT_API_BASE"}
-    app = create_app({"TESTING": True}, environ={**environ, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
-    assert app.config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
+    state = {"WECHAT_SIMULATOR_STATE": str(tmp_path / "s.db")}
+    demo = {**environ, **state, "CONSOLE_DEMO": "1", "FLASK_RUN_PORT": "5123"}
+    assert create_app({"TESTING": True}, environ=demo).config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
     assert create_app({"TESTING": True}, environ=environ).config["WECHAT_API_BASE"] == "https://api.weixin.qq.com"
+    with pytest.raises(ConfigError, match="^WECHAT_API_BASE is not set: WECHAT_SIMULATOR=1 outside CONSOLE_DEMO"):
+        create_app({"TESTING": True}, environ={**environ, **state, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
 
 
 def test_stable_token_is_stable_until_reset_and_checks_credentials(sim_app):

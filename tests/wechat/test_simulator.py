@@ -143,7 +143,7 @@ def test_registered_apps_survive_a_restart_when_saved(tmp_path):
 
     path = tmp_path / "sim.json"
     SimulatorState(str(path)).register_app("wxkept", "kept-secret", "p")
-    assert SimulatorState(str(path)).apps["wxkept"]["secret"] == "kept-secret"
+    assert SimulatorState(str(path)).check_app("wxkept", "kept-secret") is None
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 

@@ -35,7 +35,9 @@ BLUEPRINTS = (wechat_routes.bp, control_routes.bp)
 
 def init_simulator(app: Flask, url_prefix: str = "/_wechat", state: SimulatorState | None = None) -> None:
     """Mount the simulator on an app, with its apps saved where WECHAT_SIMULATOR_STATE says."""
-    app.extensions["wechat_simulator"] = state or SimulatorState(app.config.get("WECHAT_SIMULATOR_STATE"))
+    # Mounted on the console, session keys and tokens in the shared file are sealed with its key ring.
+    sealer = app.extensions.get("keyring")
+    app.extensions["wechat_simulator"] = state or SimulatorState(app.config.get("WECHAT_SIMULATOR_STATE"), sealer)
     app.register_blueprint(wechat_routes.bp, url_prefix=url_prefix)
     app.register_blueprint(control_routes.bp, url_prefix=url_prefix + "/sim")
 

@@ -73,7 +73,7 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stranger():
     """Listens on FLASK_RUN_PORT and never answers: the demo's derived WeChat address must never reach it."""
     with socket.socket() as listener:
@@ -83,11 +83,11 @@ def stranger():
         yield listener
 
 
-@pytest.fixture(params=["demo", "explicit"])
-def served(request, tmp_path, stranger):
+@pytest.fixture(scope="module", params=["demo", "explicit"])
+def served(request, tmp_path_factory, stranger):
     """The demo (CONSOLE_DEMO=1, WeChat served in-process) or WECHAT_SIMULATOR=1 with WECHAT_API_BASE naming
     gunicorn's own address (WeChat calls go over HTTP to any worker); both over one state file."""
-    port = free_port()
+    tmp_path, port = tmp_path_factory.mktemp(request.param), free_port()
     environ = {
         "SECRET_KEY": "simulator-workers-secret-key",
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),

@@ -25,7 +25,7 @@ class InProcessAdapter(BaseAdapter):
         super().__init__()
         self.app = app
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # noqa: PLR0913
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         """Serve `request` with the app; ReadTimeout when it takes longer than the read timeout, as over HTTP."""
         url = urlsplit(request.url)
         body = request.body.encode() if isinstance(request.body, str) else request.body

@@ -126,11 +126,14 @@ def register_blueprints(app: ConsoleApp) -> None:
     app.register_blueprint(admin_bp)
     if app.config["WECHAT_SIMULATOR"]:
         from console.wechat.simulator import BLUEPRINTS, init_simulator
+        from console.wechat.simulator.in_process import serve_in_process
 
         for simulator_bp in BLUEPRINTS:
             csrf.exempt(simulator_bp)
             limiter.exempt(simulator_bp)
-        init_simulator(app)
+        init_simulator(app, control=app.config["CONSOLE_DEMO"])  # minting codes over HTTP: the demo only
+        if app.config["WECHAT_SIMULATOR_IN_PROCESS"]:
+            serve_in_process(app)
 
 
 def register_errors(app: ConsoleApp) -> None:

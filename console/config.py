@@ -45,6 +45,10 @@ def _zone(value: str) -> str:
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
+SIMULATOR_NEEDS_A_BASE = (
+    "is not set: WECHAT_SIMULATOR=1 outside CONSOLE_DEMO needs the address this app serves the simulator at, "
+    "e.g. http://127.0.0.1:8000/_wechat (see README, Configuration)"
+)
 _HINTS = {"secret_key": "a long random string", "encryption_keys": "one or more comma-separated Fernet keys"}
 
 
@@ -64,6 +68,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     flask_run_port: str = "5000"
     wechat_api_base: str | None = Field(None, validate_default=True)
+    wechat_simulator_state: str | None = None
     wechat_timeout: Annotated[float, Field(ge=0.1)] = 5.0
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: Flag = True
@@ -121,8 +126,13 @@ class Settings(BaseSettings):
     @field_validator("wechat_api_base")
     @classmethod
     def _api_base(cls, value: str | None, info: ValidationInfo) -> str:
-        """Unset, WeChat's own API, or the simulator mounted on this app's port."""
+        """Unset, WeChat's own API; or, in the demo only, the simulator mounted on this app (served in-process)."""
         if not value and info.data.get("wechat_simulator"):
+            if not info.data.get("console_demo"):
+                # Guessing the address from FLASK_RUN_PORT sent appSecrets to whatever held that port under
+                # gunicorn: outside the demo the operator names the address, or nothing starts.
+                raise PydanticCustomError("simulator_without_base", SIMULATOR_NEEDS_A_BASE)
+            # The demo's address only names the mounted simulator: init_simulator serves it without a socket.
             value = f"http://127.0.0.1:{info.data.get('flask_run_port')}/_wechat"
         return (value or "https://api.weixin.qq.com").rstrip("/")
 
@@ -175,7 +185,12 @@ def load_config(instance_path: str, environ: Mapping[str, str] = os.environ) -> 
         "WECHAT_API_BASE": settings.wechat_api_base,
         "WECHAT_TIMEOUT": settings.wechat_timeout,
         "WECHAT_SIMULATOR": simulator,
-        "WECHAT_SIMULATOR_STATE": str(instance / "wechat-simulator.json") if simulator else None,
+        # In the demo with no WECHAT_API_BASE, calls to the derived address never leave the process.
+        "WECHAT_SIMULATOR_IN_PROCESS": bool(simulator and not environ.get("WECHAT_API_BASE")),
+        # One SQLite file that every process serving the simulator shares (codes, session keys, apps).
+        "WECHAT_SIMULATOR_STATE": (settings.wechat_simulator_state or str(instance / "wechat-simulator.db"))
+        if simulator
+        else None,
         "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_uri,
         "RATELIMIT_ENABLED": settings.ratelimit_enabled,
         "RATELIMIT_API_PER_ADDRESS": settings.ratelimit_api_per_address,

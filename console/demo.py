@@ -12,6 +12,7 @@ from sqlalchemy import select
 from console.database import transaction
 from console.extensions import db
 from console.models import ROLE_ADMIN, AdminAccount, Corp, LoginMethod
+from console.security.keyring import keyring
 from console.services import gateway
 from console.services.audit import record
 from console.services.login_methods import set_app_secret
@@ -46,7 +47,7 @@ def ensure_demo(simulator_state_path: str) -> DemoSetup:
                 _create_demo_method()
     method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == DEMO_METHOD))
     if method is not None:
-        SimulatorState(simulator_state_path).register_app(
+        SimulatorState(simulator_state_path, keyring()).register_app(
             method.app_id, gateway.app_secret(method), open_platform=DEMO_OPEN_PLATFORM
         )
     return DemoSetup(password, method)

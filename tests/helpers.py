@@ -83,6 +83,11 @@ class RecordingSimulatorState(SimulatorState):
         self.exchanges: dict[str, int] = {}
         self.token_fetches: dict[str, int] = {}
         self.issued_access_tokens: list[str] = []
+        self.registered_secrets: set[str] = set()  # the state keeps only digests: remember them for the hunt
+
+    def register_app(self, app_id, app_secret, open_platform=None):
+        self.registered_secrets.add(app_secret)
+        super().register_app(app_id, app_secret, open_platform)
 
     def stable_token(self, app_id, force_refresh=False):
         self.token_fetches[app_id] = self.token_fetches.get(app_id, 0) + 1
@@ -101,11 +106,7 @@ class RecordingSimulatorState(SimulatorState):
 
     def secrets(self) -> set[str]:
         """Every appSecret, session_key and access token this simulator handed out."""
-        return (
-            {app["secret"] for app in self.apps.values()}
-            | set(self.issued_session_keys)
-            | set(self.issued_access_tokens)
-        )
+        return set(self.registered_secrets) | set(self.issued_session_keys) | set(self.issued_access_tokens)
 
 
 class Simulator:

@@ -461,5 +461,5 @@ def test_demo_setup_creates_the_demo_once_and_prints_the_password_once(environ, 
         assert admin.role == "admin" and admin.check_password(password)
         method = app.getElement("auths.loginTypes.demoWeChatMini")
         assert method.allowRegister == 1
-        assert SimulatorState(str(state)).apps[method.authConfig["appId"]]["secret"] == method.authConfig["appSecret"]
+        assert SimulatorState(str(state)).check_app(method.authConfig["appId"], method.authConfig["appSecret"]) is None
         assert db.session.scalar(select(db.func.count()).select_from(LoginMethod)) == 1

@@ -153,12 +153,14 @@ def test_the_first_problem_is_named_in_the_order_it_always_was(tmp_path):
     + [("0", False), ("false", False), ("NO", False), ("off", False)],
 )
 def test_flags_take_the_documented_spellings_in_any_case(tmp_path, name, value, expected):
-    assert load_config(str(tmp_path), {**SECRETS, name: value})[name] is expected
+    # WECHAT_SIMULATOR=1 outside the demo needs the address it is served at
+    environ = {**SECRETS, "WECHAT_API_BASE": "http://127.0.0.1:8000/_wechat", name: value}
+    assert load_config(str(tmp_path), environ)[name] is expected
 
 
 def test_blank_means_the_default_for_every_variable(tmp_path):
     blank = {name.upper(): "" for name in Settings.model_fields if name not in ("secret_key", "encryption_keys")}
-    assert len(blank) == 21
+    assert len(blank) == 22
     assert load_config(str(tmp_path), {**SECRETS, **blank}) == load_config(str(tmp_path), SECRETS)
 
 
@@ -205,14 +207,45 @@ def test_the_contract_settings_not_yet_used_have_their_defaults_and_rules(tmp_pa
 def test_the_simulator_follows_the_demo_and_moves_the_api_base(tmp_path):
     demo = load_config(str(tmp_path), {"CONSOLE_DEMO": "1", "FLASK_RUN_PORT": "5050"})
     assert demo["WECHAT_SIMULATOR"] is True and demo["WECHAT_API_BASE"] == "http://127.0.0.1:5050/_wechat"
-    assert demo["WECHAT_SIMULATOR_STATE"] == str(tmp_path / "wechat-simulator.json")
-    simulated = load_config(str(tmp_path), {**SECRETS, "WECHAT_SIMULATOR": "1"})
-    assert simulated["WECHAT_API_BASE"] == "http://127.0.0.1:5000/_wechat"
+    assert demo["WECHAT_SIMULATOR_IN_PROCESS"] is True  # the derived address is served in-process, never dialled
+    assert demo["WECHAT_SIMULATOR_STATE"] == str(tmp_path / "wechat-simulator.db")
     real = load_config(str(tmp_path), {"CONSOLE_DEMO": "1", "WECHAT_SIMULATOR": "0"})
     assert real["WECHAT_SIMULATOR"] is False and real["WECHAT_SIMULATOR_STATE"] is None
     assert real["WECHAT_API_BASE"] == "https://api.weixin.qq.com" and real["CONSOLE_DEMO"] is True
+    assert real["WECHAT_SIMULATOR_IN_PROCESS"] is False
     chosen = {**SECRETS, "WECHAT_SIMULATOR": "1", "WECHAT_API_BASE": "http://sim:9/_wechat/"}
-    assert load_config(str(tmp_path), chosen)["WECHAT_API_BASE"] == "http://sim:9/_wechat"
+    config = load_config(str(tmp_path), chosen)
+    assert config["WECHAT_API_BASE"] == "http://sim:9/_wechat" and config["WECHAT_SIMULATOR_IN_PROCESS"] is False
+    placed = load_config(str(tmp_path), {**chosen, "WECHAT_SIMULATOR_STATE": str(tmp_path / "shared.db")})
+    assert placed["WECHAT_SIMULATOR_STATE"] == str(tmp_path / "shared.db")
+
+
+SIMULATOR_NEEDS_A_BASE = (
+    "WECHAT_API_BASE is not set: WECHAT_SIMULATOR=1 outside CONSOLE_DEMO needs the address this app serves the "
+    "simulator at, e.g. http://127.0.0.1:8000/_wechat (see README, Configuration)"
+)
+
+
+@pytest.mark.parametrize("port", [None, "5000", "8000"])
+def test_the_simulator_outside_the_demo_refuses_to_guess_where_it_is_served(tmp_path, port):
+    # The address used to be built from FLASK_RUN_PORT: under gunicorn the secret went to whatever held that port.
+    environ = {**SECRETS, "WECHAT_SIMULATOR": "1", **({"FLASK_RUN_PORT": port} if port else {})}
+    with pytest.raises(ConfigError) as refused:
+        load_config(str(tmp_path), environ)
+    assert str(refused.value) == SIMULATOR_NEEDS_A_BASE
+    with pytest.raises(ConfigError, match="^WECHAT_API_BASE is not set"):
+        load_config(str(tmp_path), {**environ, "CONSOLE_DEMO": "0", "WECHAT_API_BASE": ""})
+
+
+def test_the_app_refuses_to_start_the_simulator_without_its_address_in_one_line(tmp_path):
+    unset = ("CONSOLE_DEMO", "WECHAT_API_BASE", "FLASK_RUN_PORT")
+    environ = {key: value for key, value in os.environ.items() if key not in unset}
+    environ.update({**SECRETS, "WECHAT_SIMULATOR": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"error: {SIMULATOR_NEEDS_A_BASE}"]
 
 
 def test_the_demo_keeps_secrets_that_are_set_and_generates_both_files_0600(tmp_path):

@@ -30,7 +30,10 @@ def simulator_required(view):
 def simulator_index():
     """Pick a login method and a simulated WeChat user; the page's script calls the API like a mini program."""
     return render_template(
-        "admin/simulator.html", methods=login_methods.list_methods(), simulated=demo.simulated_app_ids()
+        "admin/simulator.html",
+        methods=login_methods.list_methods(),
+        simulated=demo.simulated_app_ids(),
+        control_open=current_app.config["CONSOLE_DEMO"],  # the control API is mounted in the demo only
     )
 
 

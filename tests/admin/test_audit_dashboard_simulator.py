@@ -165,7 +165,7 @@ def test_the_simulator_page_registers_a_method_with_the_in_process_simulator_ser
 
     assert "not in the simulator" in before and "Register with simulator" in before
     assert response.status_code == 302
-    assert simulator.apps[method.app_id]["secret"] == method.secret
+    assert simulator.check_app(method.app_id, method.secret) is None
     assert "Register again" in after and method.secret not in after and method.app_id in after
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login_method.simulate")) is not None

@@ -38,8 +38,11 @@ def browser():
 
 @pytest.fixture
 def live_app(console_config, console_environ):
-    """The console with CSRF on and the in-process WeChat simulator, served on a live port and calling itself."""
-    app = create_app({**console_config, "WTF_CSRF_ENABLED": True}, environ=console_environ)
+    """The demo console with CSRF on and the in-process WeChat simulator, served on a live port and calling itself.
+
+    The demo, because the simulator page mints its codes through the simulator's control API, open only there.
+    """
+    app = create_app({**console_config, "WTF_CSRF_ENABLED": True}, environ={**console_environ, "CONSOLE_DEMO": "1"})
     app.test_client_class = RecordingClient
     with app.app_context():
         db.create_all()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 import requests
 
 from console import create_app
+from console.config import ConfigError
+from console.extensions import db
+from console.models import LoginMethod
+from console.services.login_methods import set_app_secret
 
 
 @pytest.fixture
@@ -142,25 +148,96 @@ def test_registered_apps_survive_a_restart_when_saved(tmp_path):
 
     path = tmp_path / "sim.json"
     SimulatorState(str(path)).register_app("wxkept", "kept-secret", "p")
-    assert SimulatorState(str(path)).apps["wxkept"]["secret"] == "kept-secret"
+    assert SimulatorState(str(path)).check_app("wxkept", "kept-secret") is None
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_the_simulator_is_mounted_only_when_switched_on(environ, tmp_path):
+def test_the_simulator_is_mounted_only_when_switched_on_and_its_control_api_only_in_the_demo(environ, tmp_path):
+    state = {"WECHAT_SIMULATOR_STATE": str(tmp_path / "s.db")}
     off = create_app({"TESTING": True}, environ=environ).test_client()
-    on = create_app(
-        {"TESTING": True, "WECHAT_SIMULATOR_STATE": str(tmp_path / "s.json")},
-        environ={**environ, "WECHAT_SIMULATOR": "1"},
-    ).test_client()
+    on = create_app({"TESTING": True}, environ={**environ, **state, "WECHAT_SIMULATOR": "1"}).test_client()
+    demo = create_app({"TESTING": True}, environ={**environ, **state, "CONSOLE_DEMO": "1"}).test_client()
+    exchange = {"appid": "wxnobody", "secret": "s", "js_code": "c", "grant_type": "authorization_code"}
+
     assert off.get("/_wechat/sim/apps").status_code == 404
-    assert on.get("/_wechat/sim/apps").status_code == 200
+    assert off.get("/_wechat/sns/jscode2session", query_string=exchange).status_code == 404
+    # Outside the demo WeChat's own endpoints answer, but nobody may mint codes or register apps over HTTP.
+    assert json.loads(on.get("/_wechat/sns/jscode2session", query_string=exchange).data)["errcode"] == 40013
+    assert on.get("/_wechat/sim/apps").status_code == 404
+    assert on.put("/_wechat/sim/apps/wxsneaky", json={"appSecret": "mine"}).status_code == 404
+    assert on.post("/_wechat/sim/codes", json={"appId": "wxsneaky", "user": "a"}).status_code == 404
+    assert on.post("/_wechat/sim/apps/wxsneaky/reset-token").status_code == 404
+    assert on.application.extensions["wechat_simulator"].apps == {}
+    assert demo.get("/_wechat/sim/apps").status_code == 200
 
 
-def test_switching_the_simulator_on_points_the_client_at_it(environ):
+@pytest.fixture
+def stranger():
+    """A socket that listens and never answers: whatever holds FLASK_RUN_PORT while the app serves elsewhere."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        yield listener
+
+
+@pytest.fixture
+def demo_app(environ, tmp_path, stranger):
+    """The demo console (no WECHAT_API_BASE) with FLASK_RUN_PORT on the stranger, and a login method it simulates."""
     environ = {key: value for key, value in environ.items() if key != "WECHAT_API_BASE"}
-    app = create_app({"TESTING": True}, environ={**environ, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
-    assert app.config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
+    environ.update(
+        CONSOLE_DEMO="1",
+        FLASK_RUN_PORT=str(stranger.getsockname()[1]),
+        WECHAT_SIMULATOR_STATE=str(tmp_path / "s.db"),
+        WECHAT_TIMEOUT="0.5",
+    )
+    app = create_app({"TESTING": True}, environ=environ)
+    with app.app_context():
+        db.create_all()
+        method = LoginMethod(name="demoLogin", title="Demo", app_id="wxdemo0000000001", allow_register=True)
+        set_app_secret(method, "demo-secret-0123456789abcdef")
+        db.session.add(method)
+        db.session.commit()
+    app.extensions["wechat_simulator"].register_app("wxdemo0000000001", "demo-secret-0123456789abcdef")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def demo_login(app, **options):
+    """Mint a code through the demo's control API and log in with it; the API's answer."""
+    client = app.test_client()
+    body = {"appId": "wxdemo0000000001", "user": "alice", **options}
+    code = client.post("/_wechat/sim/codes", json=body).json["code"]
+    return client.post("/api/v1/wechat-mini/demoLogin/login", json={"code": code})
+
+
+def test_the_demo_serves_the_simulator_in_process_never_on_flask_run_port(demo_app, stranger):
+    """Under gunicorn on another port, FLASK_RUN_PORT is someone else's: the secret must never be sent there."""
+    answer = demo_login(demo_app)
+    assert answer.status_code == 200 and "bindCode" in answer.json
+    with pytest.raises(BlockingIOError):
+        stranger.accept()  # nobody knocked
+
+
+def test_the_in_process_simulator_keeps_wechat_timeout(demo_app, stranger):
+    started = time.monotonic()
+    answer = demo_login(demo_app, delay=2)
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "wechat_unavailable"
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(BlockingIOError):
+        stranger.accept()
+
+
+def test_switching_the_simulator_on_points_the_client_at_it_in_the_demo_only(environ, tmp_path):
+    environ = {key: value for key, value in environ.items() if key != "WECHAT_API_BASE"}
+    state = {"WECHAT_SIMULATOR_STATE": str(tmp_path / "s.db")}
+    demo = {**environ, **state, "CONSOLE_DEMO": "1", "FLASK_RUN_PORT": "5123"}
+    assert create_app({"TESTING": True}, environ=demo).config["WECHAT_API_BASE"] == "http://127.0.0.1:5123/_wechat"
     assert create_app({"TESTING": True}, environ=environ).config["WECHAT_API_BASE"] == "https://api.weixin.qq.com"
+    with pytest.raises(ConfigError, match="^WECHAT_API_BASE is not set: WECHAT_SIMULATOR=1 outside CONSOLE_DEMO"):
+        create_app({"TESTING": True}, environ={**environ, **state, "WECHAT_SIMULATOR": "1", "FLASK_RUN_PORT": "5123"})
 
 
 def test_stable_token_is_stable_until_reset_and_checks_credentials(sim_app):

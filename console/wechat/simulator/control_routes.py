@@ -88,7 +88,7 @@ def _body(model: type[BodyModel]) -> BodyModel:
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise BadBody(f"{field}: {first['msg']}") from None
-    if isinstance(body, UserBody) and body.appId not in simulator_state().apps:
+    if isinstance(body, UserBody) and not simulator_state().has_app(body.appId):
         raise BadBody("appId must name a registered simulated app (PUT /_wechat/sim/apps/<appId>)")
     return body
 
@@ -137,7 +137,7 @@ def mint_phone_code():
 def encrypted_data():
     """Seal data for a simulated user under their current session_key, with rawData and its signature."""
     body = _body(SealBody)
-    key = simulator_state().session_keys.get((body.appId, body.user))
+    key = simulator_state().session_key(body.appId, body.user)
     if key is None:
         raise BadBody("this user has no session_key yet: log in first")
     raw_data = json.dumps(body.data, ensure_ascii=False, separators=(",", ":"))

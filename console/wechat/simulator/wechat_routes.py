@@ -39,11 +39,9 @@ def jscode2session():
         return _wechat_error(41008)
     if request.args.get("grant_type") != "authorization_code":
         return _wechat_error(40002)
-    app = state.apps.get(app_id)
-    if app is None:
-        return _wechat_error(40013)
-    if not secrets.compare_digest(app["secret"], secret):
-        return _wechat_error(40125)
+    refused = state.check_app(app_id, secret)  # compares digests in constant time
+    if refused is not None:
+        return _wechat_error(refused)
     minted, errcode = state.take_code(app_id, js_code)
     if minted is None:
         return _wechat_error(errcode or 40029)
@@ -80,11 +78,9 @@ def stable_token():
         return _wechat_error(41004)
     if body.get("grant_type") != "client_credential":
         return _wechat_error(40002)
-    app = state.apps.get(app_id)
-    if app is None:
-        return _wechat_error(40013)
-    if not secrets.compare_digest(app["secret"], secret):
-        return _wechat_error(40125)
+    refused = state.check_app(app_id, secret)  # compares digests in constant time
+    if refused is not None:
+        return _wechat_error(refused)
     token, expires_in = state.stable_token(app_id, bool(body.get("force_refresh")))
     return jsonify({"access_token": token, "expires_in": expires_in})
 
@@ -128,8 +124,8 @@ def checksession():
         return _wechat_error(40001)
     if request.args.get("sig_method") != "hmac_sha256":
         return _wechat_error(87009)
-    user = state.users_by_openid.get((app_id, request.args.get("openid", "")))
-    key = state.session_keys.get((app_id, user)) if user else None
+    user = state.user_of_openid(app_id, request.args.get("openid", ""))
+    key = state.session_key(app_id, user) if user else None
     if key is None or not secrets.compare_digest(session_signature(key), request.args.get("signature", "")):
         return _wechat_error(87009)
     return jsonify({"errcode": 0, "errmsg": "ok"})

@@ -18,6 +18,7 @@ from console.services.audit import Actor, record, set_actor
 from console.services.bindings import issue_bind_ticket
 from console.services.console_accounts import check_username, create_account, find_account, reset_password, unlock
 from console.services.login_methods import binding_counts, find_login_method, list_methods
+from console.services.retention import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, purge
 
 
 def audited(command):
@@ -87,6 +88,22 @@ def unlock_command(username: str):
     """Lift every lock on console account USERNAME, and its slowdown, after failed sign-ins."""
     forgotten = unlock(find_account(username))
     click.echo(f"Unlocked {username!r}: {forgotten} failed sign-in(s) forgotten.")
+
+
+@click.command("purge")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, MAX_BATCH_SIZE),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Rows deleted per transaction.",
+)
+@with_appcontext
+def purge_command(batch_size: int):
+    """Delete what has expired (codes, tokens, console sessions, old sign-in failures) in batches; safe from cron
+    on several hosts at once."""
+    for kind, deleted in purge(batch_size).items():
+        click.echo(f"{kind}: {deleted} deleted")
 
 
 login_methods = AppGroup("login-methods", help="Import, export and list login methods (instance directories).")
@@ -197,6 +214,7 @@ def register_commands(app) -> None:
         login_methods,
         issue_ticket,
         rotate_keys,
+        purge_command,
         demo_setup,
     ):
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from console.errors import Refused
 from console.extensions import db
 from console.models import (
+    AccessToken,
     AdminAccount,
     AuditEvent,
     ConsoleSession,
@@ -563,3 +564,35 @@ def test_reset_password_refuses_a_short_password_and_changes_nothing(app, cli, m
     assert sign_in_failures(app) == 10
     with app.app_context():
         assert db.session.scalar(select(AdminAccount)).check_password("correct horse battery")
+
+
+def test_purge_prints_what_it_deleted_per_kind_and_keeps_the_rest(app, cli, harness):
+    method = harness.add_method()
+    harness.token(method, "alice")  # a live token; its used codes are dead
+    harness.token(method, "bob")
+    with app.app_context():
+        tokens = db.session.scalars(select(AccessToken).order_by(AccessToken.id)).all()
+        tokens[0].revoked_at = utcnow()
+        live_token = tokens[1].id
+        db.session.add(SignInFailure(username="ops", address="192.0.2.1", failed_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+
+    result = cli.invoke(args=["purge", "--batch-size", "1"])
+    again = cli.invoke(args=["purge"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "one-time codes: 4 deleted",  # each user's bindCode and loginCode, both used
+        "access tokens: 1 deleted",
+        "console sessions: 0 deleted",
+        "sign-in failures: 1 deleted",
+    ]
+    assert again.exit_code == 0 and set(line.split(": ")[1] for line in again.output.splitlines()) == {"0 deleted"}
+    with app.app_context():
+        assert db.session.scalars(select(AccessToken.id)).all() == [live_token]
+
+
+@pytest.mark.parametrize("size", ["0", "10001", "many"])
+def test_purge_refuses_a_bad_batch_size(cli, size):
+    result = cli.invoke(args=["purge", "--batch-size", size])
+    assert result.exit_code == 2 and "--batch-size" in result.output

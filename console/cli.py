@@ -16,8 +16,9 @@ from console.models import ROLES
 from console.seed.instance_dir import export_instance_dir, import_instance_dir
 from console.services.audit import Actor, record, set_actor
 from console.services.bindings import issue_bind_ticket
-from console.services.console_accounts import check_username, create_account
+from console.services.console_accounts import check_username, create_account, find_account, reset_password, unlock
 from console.services.login_methods import binding_counts, find_login_method, list_methods
+from console.services.retention import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, purge
 
 
 def audited(command):
@@ -54,12 +55,55 @@ def one_line_errors(command):
 def create_admin(username: str, role: str, password_stdin: bool):
     """Create a console account; asks for the password unless --password-stdin."""
     check_username(username)  # before the password prompt, so a typo does not cost typing the password twice
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    create_account(username, role, password)
+    create_account(username, role, read_password(password_stdin))
     click.echo(f"Created {role} account {username!r}.")
+
+
+def read_password(from_stdin: bool) -> str:
+    """The first line of standard input, or a password typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@audited
+@one_line_errors
+def reset_password_command(username: str, password_stdin: bool):
+    """Give console account USERNAME a new password; its sessions end and its locks are lifted."""
+    account = find_account(username)  # before the prompt: an unknown name costs no typing
+    reset_password(account, read_password(password_stdin))
+    click.echo(f"Set a new password for {username!r}: its sessions are ended and its locks lifted.")
+
+
+@click.command("unlock")
+@with_appcontext
+@click.argument("username")
+@audited
+@one_line_errors
+def unlock_command(username: str):
+    """Lift every lock on console account USERNAME, and its slowdown, after failed sign-ins."""
+    forgotten = unlock(find_account(username))
+    click.echo(f"Unlocked {username!r}: {forgotten} failed sign-in(s) forgotten.")
+
+
+@click.command("purge")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, MAX_BATCH_SIZE),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Rows deleted per transaction.",
+)
+@with_appcontext
+def purge_command(batch_size: int):
+    """Delete what has expired (codes, tokens, console sessions, old sign-in failures) in batches; safe from cron
+    on several hosts at once."""
+    for kind, deleted in purge(batch_size).items():
+        click.echo(f"{kind}: {deleted} deleted")
 
 
 login_methods = AppGroup("login-methods", help="Import, export and list login methods (instance directories).")
@@ -163,5 +207,14 @@ def demo_setup():
 
 def register_commands(app) -> None:
     """Add the commands to `flask --app wsgi`."""
-    for command in (create_admin, login_methods, issue_ticket, rotate_keys, demo_setup):
+    for command in (
+        create_admin,
+        reset_password_command,
+        unlock_command,
+        login_methods,
+        issue_ticket,
+        rotate_keys,
+        purge_command,
+        demo_setup,
+    ):
         app.cli.add_command(command)

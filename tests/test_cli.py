@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from console.errors import Refused
 from console.extensions import db
-from console.models import AdminAccount, AuditEvent, LoginMethod, User
+from console.models import (
+    AccessToken,
+    AdminAccount,
+    AuditEvent,
+    ConsoleSession,
+    LoginMethod,
+    SignInFailure,
+    User,
+    utcnow,
+)
 from console.seed.instance_dir import InstanceDirError, read_instance_upload
 from console.seed.registry import TYPES
+from console.services.console_accounts import locked_for_address, sign_in
 
 
 def write_instance(root, name="myWeChatMiniLogin", element=None, config=None, config_name=None):
@@ -463,3 +474,125 @@ def test_demo_setup_creates_the_demo_once_and_prints_the_password_once(environ, 
         assert method.allowRegister == 1
         assert SimulatorState(str(state)).check_app(method.authConfig["appId"], method.authConfig["appSecret"]) is None
         assert db.session.scalar(select(db.func.count()).select_from(LoginMethod)) == 1
+
+
+def lock_out(app, username, address="203.0.113.9"):
+    """A lock on `username` for `address`, as ten failures from there leave it."""
+    with app.app_context():
+        now = utcnow()
+        for n in range(10):
+            locks = n == 9
+            db.session.add(
+                SignInFailure(
+                    username=username,
+                    address=address,
+                    failed_at=now,
+                    locked_until=now + timedelta(minutes=15) if locks else None,
+                )
+            )
+        db.session.commit()
+
+
+def sign_in_failures(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(db.func.count()).select_from(SignInFailure))
+
+
+def test_unlock_lifts_the_locks_and_is_audited(app, cli, make_account):
+    make_account("ops")
+    lock_out(app, "ops")
+
+    result = cli.invoke(args=["unlock", "ops"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Unlocked 'ops': 10 failed sign-in(s) forgotten.\n"
+    assert sign_in_failures(app) == 0
+    with app.app_context():
+        assert not locked_for_address("ops", "203.0.113.9")
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "admin.unlock"))
+        assert event.actor_type == "cli" and event.details == {"username": "ops", "failures": 10}
+
+
+def test_reset_password_sets_it_ends_the_sessions_lifts_the_locks_and_is_audited(app, cli, make_account):
+    make_account("ops")
+    with app.app_context():
+        sign_in("ops", "correct horse battery", "192.0.2.1")
+    lock_out(app, "ops")
+
+    result = cli.invoke(args=["reset-password", "ops", "--password-stdin"], input="a brand new password\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Set a new password for 'ops'" in result.output
+    assert sign_in_failures(app) == 0
+    with app.app_context():
+        account = db.session.scalar(select(AdminAccount))
+        assert account.check_password("a brand new password") and not account.check_password("correct horse battery")
+        assert db.session.scalar(select(ConsoleSession.revoked_at)) is not None
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "admin.password_reset"))
+        assert event.actor_type == "cli" and event.details == {"username": "ops"}
+
+
+def test_reset_password_prompts_for_the_password_twice(app, cli, make_account):
+    make_account("ops")
+    result = cli.invoke(args=["reset-password", "ops"], input="a brand new password\na brand new password\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(AdminAccount)).check_password("a brand new password")
+
+
+@pytest.mark.parametrize("command", [["unlock", "nobody"], ["reset-password", "nobody"]])
+def test_recovery_of_an_unknown_account_is_one_line_before_any_prompt(app, cli, make_account, command):
+    make_account("ops")
+    lock_out(app, "ops")
+
+    result = cli.invoke(args=command, input="a brand new password\na brand new password\n")
+
+    assert result.exit_code == 1
+    assert result.output == "Error: No console account is called 'nobody'.\n"
+    assert sign_in_failures(app) == 10
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_reset_password_refuses_a_short_password_and_changes_nothing(app, cli, make_account):
+    make_account("ops")
+    lock_out(app, "ops")
+
+    result = cli.invoke(args=["reset-password", "ops", "--password-stdin"], input="short\n")
+
+    assert result.exit_code == 1 and "at least 10 characters" in result.output
+    assert sign_in_failures(app) == 10
+    with app.app_context():
+        assert db.session.scalar(select(AdminAccount)).check_password("correct horse battery")
+
+
+def test_purge_prints_what_it_deleted_per_kind_and_keeps_the_rest(app, cli, harness):
+    method = harness.add_method()
+    harness.token(method, "alice")  # a live token; its used codes are dead
+    harness.token(method, "bob")
+    with app.app_context():
+        tokens = db.session.scalars(select(AccessToken).order_by(AccessToken.id)).all()
+        tokens[0].revoked_at = utcnow()
+        live_token = tokens[1].id
+        db.session.add(SignInFailure(username="ops", address="192.0.2.1", failed_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+
+    result = cli.invoke(args=["purge", "--batch-size", "1"])
+    again = cli.invoke(args=["purge"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "one-time codes: 4 deleted",  # each user's bindCode and loginCode, both used
+        "access tokens: 1 deleted",
+        "console sessions: 0 deleted",
+        "sign-in failures: 1 deleted",
+    ]
+    assert again.exit_code == 0 and set(line.split(": ")[1] for line in again.output.splitlines()) == {"0 deleted"}
+    with app.app_context():
+        assert db.session.scalars(select(AccessToken.id)).all() == [live_token]
+
+
+@pytest.mark.parametrize("size", ["0", "10001", "many"])
+def test_purge_refuses_a_bad_batch_size(cli, size):
+    result = cli.invoke(args=["purge", "--batch-size", size])
+    assert result.exit_code == 2 and "--batch-size" in result.output

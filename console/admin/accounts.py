@@ -1,4 +1,4 @@
-"""Console accounts (admin only): create, disable and enable, reset passwords, change roles."""
+"""Console accounts (admin only): create, disable and enable, reset passwords, unlock, change roles."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from console.services import console_accounts as accounts
 
 
 def _list_page(form: AccountForm, status: int = 200):
-    return render_template("admin/accounts.html", accounts=accounts.list_accounts(), form=form, roles=ROLES), status
+    every = accounts.list_accounts()
+    locks = accounts.lock_states([account.username for account in every])
+    return render_template("admin/accounts.html", accounts=every, locks=locks, form=form, roles=ROLES), status
 
 
 @bp.get("/accounts")
@@ -58,6 +60,14 @@ def accounts_enable(account_id: int):
     """Enable an account again."""
     account = db.get_or_404(AdminAccount, account_id)
     return _act(lambda: accounts.set_account_active(account, True, current_user), f"Enabled {account.username}.")
+
+
+@bp.post("/accounts/<int:account_id>/unlock")
+@admin_required
+def accounts_unlock(account_id: int):
+    """Lift every lock on an account and its slowdown after failed sign-ins."""
+    account = db.get_or_404(AdminAccount, account_id)
+    return _act(lambda: accounts.unlock(account), f"Unlocked {account.username}.")
 
 
 @bp.post("/accounts/<int:account_id>/role")

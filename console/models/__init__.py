@@ -1,6 +1,13 @@
 """The data model; importing this package registers every table."""
 
-from console.models.admin_account import ROLE_ADMIN, ROLE_SUPPORT, ROLES, AdminAccount, ConsoleSession
+from console.models.admin_account import (
+    ROLE_ADMIN,
+    ROLE_SUPPORT,
+    ROLES,
+    AdminAccount,
+    ConsoleSession,
+    SignInFailure,
+)
 from console.models.audit import AuditEvent
 from console.models.binding import WeChatBinding
 from console.models.credentials import BIND_CODE, BIND_TICKET, LOGIN_CODE, AccessToken, OneTimeCode
@@ -17,6 +24,7 @@ __all__ = [
     "LoginMethod",
     "Membership",
     "OneTimeCode",
+    "SignInFailure",
     "User",
     "WeChatBinding",
     "BIND_CODE",

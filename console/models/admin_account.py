@@ -1,11 +1,11 @@
-"""Console accounts for admins and support staff, and their server-side sign-in sessions."""
+"""Console accounts for admins and support staff, their server-side sign-in sessions and failed sign-ins."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,8 +27,6 @@ class AdminAccount(UserMixin, Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default=ROLE_SUPPORT)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_sign_ins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -44,11 +42,6 @@ class AdminAccount(UserMixin, Model):
     def is_active(self) -> bool:
         """Flask-Login: a disabled account is signed out at its next request."""
         return self.active
-
-    @property
-    def is_locked(self) -> bool:
-        """Whether too many failed sign-ins keep the account locked right now."""
-        return self.locked_until is not None and self.locked_until > utcnow()
 
     @property
     def is_admin(self) -> bool:
@@ -69,3 +62,21 @@ class ConsoleSession(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account = relationship("AdminAccount")
+
+
+class SignInFailure(Model):
+    """One refused sign-in: the username typed (an account's or not), the client's address and when.
+
+    Keyed by the username as typed rather than by an account, so that a name nobody has is counted, locked and
+    slowed exactly like a real one and a stranger learns nothing from the difference. The failure that locks
+    its address carries the lock's end.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_username_address", "username", "address", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

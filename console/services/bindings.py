@@ -23,7 +23,7 @@ from console.security.keyring import keyring
 from console.services import gateway, login_methods
 from console.services.answers import BindAnswer, BindingOut, UnbindAnswer, iso
 from console.services.audit import record
-from console.services.users import active_user
+from console.services.users import active_user, end_access
 from console.wechat.client import WeChatSession
 
 
@@ -168,26 +168,37 @@ def remove_binding(method: LoginMethod, user_id: int, reason: str | None = None)
     return _remove(method, user_id, keep_last=False, reason=reason)
 
 
+def _end_binding_access(binding: WeChatBinding) -> tuple[int, int]:
+    """Revoke the tokens issued through one binding and void its pending loginCodes: (revoked, voided)."""
+    now = utcnow()
+    revoked = rows_changed(
+        update(AccessToken)
+        .where(AccessToken.binding_id == binding.id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > now)
+        .values(revoked_at=now)
+    )
+    voided = rows_changed(
+        update(OneTimeCode)
+        .where(OneTimeCode.binding_id == binding.id, OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
+        .values(used_at=now)
+    )
+    return revoked, voided
+
+
 def _remove(method: LoginMethod, user_id: int, keep_last: bool, reason: str | None = None) -> UnbindAnswer:
     with transaction():
         if db.session.get(User, user_id) is None:
             raise LoginError("user_not_found", f"No user has the id {user_id}.")
         binding = bound(method, user_id)
-        if keep_last:
-            count = db.session.scalar(select(func.count()).where(WeChatBinding.user_id == user_id))
-            if count is not None and count <= 1:
-                raise LoginError("last_login_method")
-        now = utcnow()
-        revoked = rows_changed(
-            update(AccessToken)
-            .where(AccessToken.binding_id == binding.id, AccessToken.revoked_at.is_(None))
-            .values(revoked_at=now)
+        others = db.session.scalar(
+            select(func.count()).where(WeChatBinding.user_id == user_id, WeChatBinding.id != binding.id)
         )
-        db.session.execute(
-            update(OneTimeCode)
-            .where(OneTimeCode.binding_id == binding.id, OneTimeCode.used_at.is_(None))
-            .values(used_at=now)
-        )
+        if keep_last and not others:
+            raise LoginError("last_login_method")
+        if others:
+            revoked, voided = _end_binding_access(binding)
+        else:
+            # Without a binding the account has no way in: nothing issued before may outlive it, tickets included.
+            revoked, voided = end_access(user_id)
         record(
             "unbind",
             user_id=user_id,
@@ -196,6 +207,7 @@ def _remove(method: LoginMethod, user_id: int, keep_last: bool, reason: str | No
             unionId=binding.unionid,
             reason=reason,
             revokedTokens=revoked,
+            voidedCodes=voided,
         )
         db.session.delete(binding)
     return UnbindAnswer(unbound=True, userId=user_id, loginMethod=method.name)

@@ -1,29 +1,53 @@
-"""Console accounts: sign-in with lockout, server-side sessions that sign-out revokes, and their management."""
+"""Console accounts: sign-in with lockout, server-side sessions that sign-out revokes, and their management.
+
+The lockout is one an attacker cannot turn on the owner. Wrong passwords lock an account only for the client
+address they came from; the account as a whole is only slowed, by a delay that every attempt on it waits,
+whatever the password, and that grows with the failures from all addresses. So someone who knows a username
+keeps its owner waiting a few seconds at most, never out. Failures are kept per username as typed, so a name
+nobody has is counted, locked and slowed exactly like a real one.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from annotated_types import MinLen
 from pydantic import AfterValidator, BaseModel, Strict, StringConstraints, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from console.database import rows_changed, transaction
+from console.database import end_read, rows_changed, transaction
 from console.errors import Refused
 from console.extensions import db
-from console.models import ROLES, AdminAccount, ConsoleSession, utcnow
+from console.models import ROLES, AdminAccount, ConsoleSession, SignInFailure, utcnow
 from console.security.codes import digest, new_secret_value
 from console.services.audit import Actor, record, set_actor
 from console.services.rules import Rule, checked, refusal
 
+# Per account and client address: this many wrong passwords within the window lock that address out of that
+# account for LOCKOUT. Attempts during a lock are refused whatever the password and neither count nor extend it.
 MAX_FAILED_SIGN_INS = 10
+ADDRESS_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+# Per account, all addresses: failures within ACCOUNT_WINDOW beyond the first ACCOUNT_FREE_FAILURES make every
+# attempt wait ACCOUNT_DELAY_STEP seconds more each, up to ACCOUNT_DELAY_MAX: slowed, never locked. The cap is
+# low because a waiting attempt holds a server thread (and the per-address rate limit bounds how many).
+ACCOUNT_WINDOW = timedelta(hours=1)
+ACCOUNT_FREE_FAILURES = 20
+ACCOUNT_DELAY_STEP = 0.1
+ACCOUNT_DELAY_MAX = 3.0
+# How long a failure matters at all; purge deletes older ones (unless they carry a lock still in force).
+FAILURE_RETENTION = max(ACCOUNT_WINDOW, ADDRESS_WINDOW)
+ADDRESS_MAX = 64  # the column's length: a longer address (never a real one) is cut
 SESSION_LIFETIME = timedelta(hours=12)  # a console sign-in lasts a working day, whatever the cookie says
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 64  # the console's forms refuse longer input with the same number
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # One sentence for every refusal, so a stranger learns nothing about which accounts exist or are locked.
 SIGN_IN_REFUSED = "Wrong username or password."
 
@@ -38,7 +62,7 @@ def _known_role(role: str) -> str:
 Username = Annotated[
     str,
     Strict(),
-    StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{3,64}$"),
+    StringConstraints(pattern=USERNAME_PATTERN.pattern),
     Rule("A username must be 3 to 64 letters, digits or . _ @ -", field="username"),
 ]
 Password = Annotated[
@@ -72,20 +96,38 @@ def _dummy_hash() -> str:
     return generate_password_hash("a password nobody has")
 
 
+def pause(seconds: float) -> None:
+    """Wait before checking a password (the account-wide slowdown); tests replace it."""
+    time.sleep(seconds)
+
+
 def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAccount, str]:
     """Check the credentials and open a console session: (account, session id); raise SignInRefused."""
-    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+    address = (address or "unknown")[:ADDRESS_MAX]
+    # A name outside the username rule belongs to no account and is not counted (the rule is public anyway).
+    counted = USERNAME_PATTERN.match(username) is not None
+    if counted:
+        delay = account_delay(username)
+        if delay:
+            end_read()  # hold no snapshot or connection while waiting
+            pause(delay)
+    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username)) if counted else None
     if account is None:
         check_password_hash(_dummy_hash(), password)  # spend the same time as for a real account
-        raise SignInRefused()
-    locked = account.is_locked
-    if not account.check_password(password) or locked or not account.active:
-        with transaction():
-            _count_failure(account, locked)
+        matches = False
+    else:
+        matches = account.check_password(password)  # checked even when locked: every refusal costs the same
+    locked = counted and locked_for_address(username, address)
+    if account is None or not matches or locked or not account.active:
+        if counted and not locked:  # a lock runs its course: failures meanwhile neither count nor extend it
+            with transaction():
+                _count_failure(username, address, account is not None)
         raise SignInRefused()
     with transaction():
-        account.failed_sign_ins = 0
-        account.locked_until = None
+        # The owner got in from here: their own mistakes from this address no longer count anywhere.
+        db.session.execute(
+            delete(SignInFailure).where(SignInFailure.username == username, SignInFailure.address == address)
+        )
         account.last_sign_in_at = utcnow()
         session_id = new_secret_value()
         db.session.add(ConsoleSession(digest=digest(session_id), account=account, source_address=address))
@@ -94,14 +136,57 @@ def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAcc
     return account, session_id
 
 
-def _count_failure(account: AdminAccount, locked: bool) -> None:
-    if locked:
-        return  # a lock runs its 15 minutes; failures meanwhile neither extend nor count
-    account.failed_sign_ins += 1
-    if account.failed_sign_ins >= MAX_FAILED_SIGN_INS:
-        account.failed_sign_ins = 0
-        account.locked_until = utcnow() + LOCKOUT
-        record("console.lock", username=account.username, minutes=int(LOCKOUT.total_seconds() // 60))
+def account_delay(username: str) -> float:
+    """Seconds every sign-in attempt on this username waits now: 0 until the failures from all addresses within
+    ACCOUNT_WINDOW pass ACCOUNT_FREE_FAILURES, then ACCOUNT_DELAY_STEP more for each, up to ACCOUNT_DELAY_MAX."""
+    # Counted only as far as the cap: under a flood every attempt reads a few dozen index entries, not the flood.
+    enough = ACCOUNT_FREE_FAILURES + round(ACCOUNT_DELAY_MAX / ACCOUNT_DELAY_STEP) + 1
+    recent = (
+        select(SignInFailure.id)
+        .where(SignInFailure.username == username, SignInFailure.failed_at > utcnow() - ACCOUNT_WINDOW)
+        .limit(enough)
+        .subquery()
+    )
+    return _delay(db.session.scalar(select(func.count()).select_from(recent)) or 0)
+
+
+def _delay(recent_failures: int) -> float:
+    return min(max(recent_failures - ACCOUNT_FREE_FAILURES, 0) * ACCOUNT_DELAY_STEP, ACCOUNT_DELAY_MAX)
+
+
+def locked_for_address(username: str, address: str) -> bool:
+    """Whether failures from this address lock this username for it right now."""
+    return (
+        db.session.scalar(
+            select(SignInFailure.id)
+            .where(
+                SignInFailure.username == username,
+                SignInFailure.address == address,
+                SignInFailure.locked_until > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _count_failure(username: str, address: str, known: bool) -> None:
+    now = utcnow()
+    failure = SignInFailure(username=username, address=address, failed_at=now)
+    db.session.add(failure)
+    db.session.flush()
+    of_address = (SignInFailure.username == username, SignInFailure.address == address)
+    # Count from the window's start, or from the last lock if later: the failures that caused a lock must not
+    # lock again the moment it ends, whatever the lengths of the window and of the lock.
+    last_lock = db.session.scalar(
+        select(func.max(SignInFailure.failed_at)).where(*of_address, SignInFailure.locked_until.is_not(None))
+    )
+    since = max(now - ADDRESS_WINDOW, last_lock) if last_lock is not None else now - ADDRESS_WINDOW
+    failures = db.session.scalar(select(func.count()).where(*of_address, SignInFailure.failed_at > since)) or 0
+    if failures >= MAX_FAILED_SIGN_INS:
+        failure.locked_until = now + LOCKOUT
+        if known:  # the audit log is about accounts: a stranger's made-up names would only flood it
+            record("console.lock", username=username, address=address, minutes=int(LOCKOUT.total_seconds() // 60))
 
 
 def account_for_session(session_id: str | None) -> AdminAccount | None:
@@ -178,14 +263,66 @@ def set_account_active(account: AdminAccount, active: bool, by: AdminAccount) ->
 
 
 def reset_password(account: AdminAccount, password: str) -> None:
-    """Give an account a new password, end its sessions and lift a lock."""
+    """Give an account a new password, end its sessions and lift its locks and slowdown."""
     checked(Password, password)
     with transaction():
         account.set_password(password)
-        account.failed_sign_ins = 0
-        account.locked_until = None
+        _clear_failures(account.username)
         _revoke_sessions(account)
         record("admin.password_reset", username=account.username)
+
+
+def unlock(account: AdminAccount) -> int:
+    """Lift every lock on the account and its slowdown by forgetting its failed sign-ins; how many there were."""
+    with transaction():
+        cleared = _clear_failures(account.username)
+        record("admin.unlock", username=account.username, failures=cleared)
+    return cleared
+
+
+def _clear_failures(username: str) -> int:
+    return rows_changed(delete(SignInFailure).where(SignInFailure.username == username))
+
+
+@dataclass(frozen=True)
+class LockState:
+    """What failed sign-ins do to an account right now: addresses locked out, recent failures, the delay."""
+
+    locked_addresses: int = 0
+    recent_failures: int = 0
+
+    @property
+    def delay(self) -> float:
+        """Seconds every sign-in attempt on the account waits now."""
+        return _delay(self.recent_failures)
+
+    @property
+    def any(self) -> bool:
+        """Whether there is anything for an unlock to lift."""
+        return bool(self.locked_addresses or self.recent_failures)
+
+
+def lock_states(usernames: list[str]) -> dict[str, LockState]:
+    """The lock state of each username that has failures that still matter (others: no entry)."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(
+            SignInFailure.username,
+            func.count(func.distinct(case((SignInFailure.locked_until > now, SignInFailure.address)))),
+            func.count(case((SignInFailure.failed_at > now - ACCOUNT_WINDOW, SignInFailure.id))),
+        )
+        .where(SignInFailure.username.in_(usernames))
+        .group_by(SignInFailure.username)
+    )
+    return {username: LockState(locked, recent) for username, locked, recent in rows if locked or recent}
+
+
+def find_account(username: str) -> AdminAccount:
+    """The console account called `username`; refuse an unknown one."""
+    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+    if account is None:
+        raise Refused(f"No console account is called {username!r}.", field="username")
+    return account
 
 
 def change_role(account: AdminAccount, role: str, by: AdminAccount) -> None:

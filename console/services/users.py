@@ -6,18 +6,21 @@ import re
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import any_, column, func, or_, select, table
+from sqlalchemy import any_, column, func, or_, select, table, update
 from sqlalchemy.orm import selectinload
 
-from console.database import transaction
+from console.database import rows_changed, transaction
 from console.errors import LoginError
 from console.extensions import db
 from console.models import (
     USER_ACTIVE,
     USER_DISABLED,
+    AccessToken,
     AuditEvent,
+    OneTimeCode,
     User,
     WeChatBinding,
+    utcnow,
 )
 from console.models.name_search import NAME_SEARCH_TABLE
 from console.services.audit import record
@@ -125,11 +128,36 @@ def user_history(user: User, limit: int = 50) -> list[AuditEvent]:
     )
 
 
+def end_access(user_id: int) -> tuple[int, int]:
+    """Revoke every live access token of the user and void their pending loginCodes and bind tickets, in the
+    current transaction: (tokens revoked, codes voided). Nothing brings them back."""
+    now = utcnow()
+    revoked = rows_changed(
+        update(AccessToken)
+        .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # Only codes that name the user: bindCodes belong to WeChat users not registered yet.
+    voided = rows_changed(
+        update(OneTimeCode)
+        .where(OneTimeCode.user_id == user_id, OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return revoked, voided
+
+
 def set_user_disabled(user: User, disabled: bool) -> None:
-    """Disable a user (their tokens stop working, they cannot log in) or enable them again."""
+    """Disable a user (their tokens and pending codes end for good, they cannot log in) or enable them again."""
     with transaction():
         user.status = USER_DISABLED if disabled else USER_ACTIVE
-        record("user.disable" if disabled else "user.enable", user_id=user.id)
+        if disabled:
+            # Revoked, not merely refused while disabled: enabling the user again must not revive old access.
+            revoked, voided = end_access(user.id)
+            record("user.disable", user_id=user.id, revokedTokens=revoked, voidedCodes=voided)
+        else:
+            record("user.enable", user_id=user.id)
 
 
 def active_user(user_id: int) -> User:

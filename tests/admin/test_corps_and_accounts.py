@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from console.errors import Refused
 from console.extensions import db
-from console.models import AdminAccount, AuditEvent, ConsoleSession, Corp, utcnow
+from console.models import AdminAccount, AuditEvent, ConsoleSession, Corp, SignInFailure, utcnow
 from console.services import console_accounts as accounts
 
 
@@ -184,8 +184,13 @@ def test_change_the_role_of_another_account(app, admin, make_account, sign_in):
 def test_reset_password_ends_sessions_and_lifts_a_lock(app, admin, make_account, sign_in):
     helper_id = make_account("helper", "support")
     helper = sign_in("helper")
-    with app.app_context():
-        db.session.get(AdminAccount, helper_id).locked_until = utcnow() + timedelta(minutes=10)
+    with app.app_context():  # locked out from the address every test client signs in from
+        now = utcnow()
+        db.session.add(
+            SignInFailure(
+                username="helper", address="127.0.0.1", failed_at=now, locked_until=now + timedelta(minutes=10)
+            )
+        )
         db.session.commit()
 
     short = admin.post(f"/accounts/{helper_id}/password", data={"password": "short", "confirm": "short"})

@@ -191,3 +191,59 @@ def test_unbind_on_a_disabled_method_is_refused(harness, app):
     assert answer.status_code == 403 and answer.json["error"]["code"] == "login_method_disabled"
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(WeChatBinding)) == 2
+
+
+def test_a_ticket_pending_at_a_disable_is_void_after_enable(harness, app):
+    from console.models import User
+    from console.services.users import set_user_disabled
+
+    shop, blog = harness.add_method(name="shopLogin"), harness.add_method(name="blogLogin")
+    user_id = harness.register(shop, "alice")["user"]["userId"]
+    ticket = issue_ticket(app, blog, user_id)
+    with app.app_context():
+        set_user_disabled(db.session.get(User, user_id), True)
+        set_user_disabled(db.session.get(User, user_id), False)
+
+    answer = harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice"), "ticket": ticket})
+
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_ticket"
+
+
+def test_removing_the_last_binding_ends_every_token_and_pending_code_of_the_user(harness, app):
+    from console.services.bindings import remove_binding
+
+    shop, blog = harness.add_method(name="shopLogin"), harness.add_method(name="blogLogin")
+    token = harness.token(shop, "alice")
+    user_id = harness.get("/me", token).json["user"]["userId"]
+    login_code = harness.login(shop, "alice").json["loginCode"]
+    ticket = issue_ticket(app, blog, user_id)  # issued while the account still had its binding
+
+    with app.app_context():
+        remove_binding(find_login_method(shop.name), user_id, reason="stolen phone")
+
+    assert harness.get("/me", token).status_code == 401
+    assert harness.post("/auth/token", {"loginCode": login_code}).json["error"]["code"] == "invalid_login_code"
+    bound = harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "mallory"), "ticket": ticket})
+    assert bound.status_code == 400 and bound.json["error"]["code"] == "invalid_ticket"
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "unbind")).one()
+        assert event.details["revokedTokens"] == 1 and event.details["voidedCodes"] == 2
+
+
+def test_removing_a_binding_that_is_not_the_last_keeps_the_other_access(harness, app):
+    from console.services.bindings import remove_binding
+
+    shop, blog, news = (harness.add_method(name=name) for name in ("shopLogin", "blogLogin", "newsLogin"))
+    shop_token = harness.token(shop, "alice")
+    harness.post(f"/wechat-mini/{blog.name}/bind", {"code": harness.code(blog, "alice")}, token=shop_token)
+    blog_token = harness.token(blog, "alice")
+    user_id = harness.get("/me", shop_token).json["user"]["userId"]
+    ticket = issue_ticket(app, news, user_id)
+
+    with app.app_context():
+        remove_binding(find_login_method(blog.name), user_id, reason="lost phone")
+
+    assert harness.get("/me", blog_token).status_code == 401
+    assert harness.get("/me", shop_token).status_code == 200
+    bound = harness.post(f"/wechat-mini/{news.name}/bind", {"code": harness.code(news, "alice"), "ticket": ticket})
+    assert bound.status_code == 200

@@ -302,6 +302,54 @@ def test_a_disabled_account_is_locked_out_of_a_live_token(harness, app):
     assert answer.status_code == 403 and answer.json["error"]["code"] == "account_disabled"
 
 
+def set_disabled(app, user_id, disabled):
+    from console.services.users import set_user_disabled
+
+    with app.app_context():
+        set_user_disabled(db.session.get(User, user_id), disabled)
+
+
+def test_a_token_issued_before_a_disable_stays_dead_after_enable(harness, app):
+    method = harness.add_method()
+    token = harness.token(method, "alice")
+    user_id = harness.get("/me", token).json["user"]["userId"]
+
+    set_disabled(app, user_id, True)
+    set_disabled(app, user_id, False)
+
+    assert harness.get("/me", token).status_code == 401
+    fresh = harness.token(method, "alice")  # enabling lets the user log in again: only the old access is gone
+    assert harness.get("/me", fresh).status_code == 200
+
+
+def test_a_login_code_pending_at_a_disable_cannot_be_redeemed_after_enable(harness, app):
+    method = harness.add_method()
+    user_id = harness.register(method, "alice")["user"]["userId"]
+    login_code = harness.login(method, "alice").json["loginCode"]
+
+    set_disabled(app, user_id, True)
+    set_disabled(app, user_id, False)
+    answer = harness.post("/auth/token", {"loginCode": login_code})
+
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_login_code"
+
+
+def test_a_disable_is_audited_with_what_it_ended(harness, app):
+    from console.models import AuditEvent
+
+    method = harness.add_method()
+    user_id = harness.register(method, "alice")["user"]["userId"]  # its loginCode is still pending
+    harness.token(method, "alice")
+    harness.token(method, "alice")
+
+    set_disabled(app, user_id, True)
+
+    with app.app_context():
+        event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "user.disable"))
+        assert event.details == {"revokedTokens": 2, "voidedCodes": 1}
+        assert db.session.scalar(db.select(db.func.count()).where(AccessToken.revoked_at.is_(None))) == 0
+
+
 def test_logout_revokes_the_token_at_once(harness, app):
     from console.models import AuditEvent
 

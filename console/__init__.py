@@ -38,6 +38,7 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
     if config:
         app.config.update(config)
     register_logging(app)
+    register_edge(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -59,6 +60,13 @@ def register_logging(app: ConsoleApp) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add middleware
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
+
+
+def register_edge(app: ConsoleApp) -> None:
+    """Bound the `int` URL converter (before any rule exists) and refuse unusable input (console/edge.py)."""
+    from console.edge import init_edge
+
+    init_edge(app)
 
 
 def register_extensions(app: ConsoleApp) -> None:

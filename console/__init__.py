@@ -39,6 +39,7 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
         app.config.update(config)
     register_logging(app)
     register_dependency_policy(app)
+    register_edge(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -86,6 +87,13 @@ def register_dependency_policy(app: ConsoleApp) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).split(":", 1)[0] in ("redis", "rediss", "redis+unix"):
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_OPTIONS))
+
+
+def register_edge(app: ConsoleApp) -> None:
+    """Bound the `int` URL converter (before any rule exists) and refuse unusable input (console/edge.py)."""
+    from console.edge import init_edge
+
+    init_edge(app)
 
 
 def register_extensions(app: ConsoleApp) -> None:

@@ -8,6 +8,9 @@ from wtforms import SelectChoice
 from console.admin import bp
 from console.admin.forms import AuditFilterForm
 from console.services.audit import AuditFilter, audit_actions, audit_csv, audit_page
+from console.services.inputs import page_number
+
+FILTERS = ("action", "actor", "user_id", "login_method", "since", "until")
 
 
 def _filter() -> tuple[AuditFilterForm, AuditFilter]:
@@ -29,18 +32,36 @@ def _filter() -> tuple[AuditFilterForm, AuditFilter]:
     )
 
 
+def _filter_args() -> dict[str, str]:
+    """The filters of the query string, for the export link and the pager: never whatever else came with them
+    (url_for takes keys such as `endpoint` or `_scheme` as its own)."""
+    return {name: request.args[name] for name in FILTERS if request.args.get(name)}
+
+
+def _audit_page(form: AuditFilterForm, audit_filter: AuditFilter, refusal: str | None = None, status: int = 200):
+    page = audit_page(audit_filter, page_number(request.args.get("page", 1)))
+    return render_template(
+        "admin/audit.html", form=form, page=page, filter_args=_filter_args(), export_refused=refusal
+    ), status
+
+
 @bp.get("/audit")
 def audit_list():
     """Audit events, newest first, filtered by action, actor, user, login method and dates."""
     form, audit_filter = _filter()
-    page = audit_page(audit_filter, request.args.get("page", 1, type=int))
-    return render_template("admin/audit.html", form=form, page=page)
+    return _audit_page(form, audit_filter)
 
 
 @bp.get("/audit.csv")
 def audit_export():
-    """The filtered audit events as a CSV file."""
-    _, audit_filter = _filter()
+    """The filtered audit events as a CSV file; an invalid filter is refused with the page, before any byte."""
+    form, audit_filter = _filter()
+    invalid = [str(field.label.text) for field in form if field.errors]
+    if invalid:
+        fields = ", ".join(invalid)
+        return _audit_page(
+            form, audit_filter, f"Nothing was exported: fix the filter{'s' * (len(invalid) > 1)} {fields}.", 400
+        )
     return Response(
         stream_with_context(audit_csv(audit_filter)),
         mimetype="text/csv",

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from console.models import ROLES
 from console.services.console_accounts import USERNAME_MAX
+from console.services.inputs import MAX_ID
 from console.services.login_methods import APP_ID_MAX, APP_SECRET_MAX, NAME_MAX, TITLE_MAX
 from console.services.users import PAGE_SIZES
 
@@ -171,7 +172,7 @@ class AuditFilterForm(FlaskForm):
 
     action = SelectField("Action", validate_choice=False)
     actor = StringField("Actor", validators=[Optional(), Length(max=128)])
-    user_id = IntegerField("User id", validators=[Optional(), NumberRange(min=1)])
+    user_id = IntegerField("User id", validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     login_method = StringField("Login method", validators=[Optional(), Length(max=64)])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, ValidationError
 
+from console.edge import json_body
 from console.errors import ERRORS
 from console.services.inputs import Input, validated
 
 Security = Literal["none", "bearer", "bearer-or-ticket"]
 Models = type[BaseModel] | tuple[type[BaseModel], ...]
 
-# Refusals the declaration itself implies, so that no endpoint can forget to document them.
+# Refusals the declaration itself implies, so that no endpoint can forget to document them. Any request can
+# be invalid_request: the edge (console/edge.py) refuses a NUL in any path or query string, whatever the body.
 BEARER_ERRORS = ("unauthorized", "account_disabled")
 TOO_LARGE = (413, "invalid_request", "The body is too large.")  # the sentence console/errors.py answers
 INTERNAL_ERROR = (500, "internal_error", ERRORS["internal_error"][1])
@@ -49,7 +51,7 @@ class Declaration:
 
     def refusals(self) -> list[tuple[int, str, str]]:
         """(status, code, sentence) of every error this endpoint can answer, the implied ones included."""
-        codes = ["invalid_request"] if self.body is not None else []
+        codes = ["invalid_request"]
         codes += [code for code in self.errors if code not in codes]
         if self.security != "none":
             codes += [code for code in BEARER_ERRORS if code not in codes]
@@ -119,9 +121,10 @@ def endpoint(
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def serve(**path_args):
-            # The body is validated before the view looks the login method up or checks the bearer token.
+            # The body is validated before the view looks the login method up or checks the bearer token; it is
+            # read through the edge, which measures its depth before parsing it and refuses NUL in its strings.
             if body is not None:
-                path_args["body"] = validated(body, request.get_json(force=True, silent=True))
+                path_args["body"] = validated(body, json_body())
             return declaration.answer(view(**path_args))
 
         guarded = serve

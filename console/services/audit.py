@@ -114,7 +114,7 @@ class AuditFilter:
             conditions.append(AuditEvent.login_method_name == self.login_method)
         if self.since:
             conditions.append(AuditEvent.created_at >= midnight(self.since))
-        if self.until:
+        if self.until and self.until < date.max:  # until the calendar's last day is no bound at all
             conditions.append(AuditEvent.created_at < midnight(self.until + timedelta(days=1)))
         return conditions
 

@@ -14,6 +14,11 @@ from console.errors import LoginError
 WeChatCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 IssuedValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Every id column is PostgreSQL's `integer`: a larger number names no row (and PostgreSQL refuses to compare it).
+MAX_ID = 2**31 - 1
+# Page numbers past this are clamped: any page's offset then fits the databases' 64-bit OFFSET.
+MAX_PAGE = 2**31 - 1
+
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512, pattern=r"^https?://")]
 
 
@@ -75,11 +80,20 @@ class PhoneInput(Input):
 class UserIdInput(Input):
     """The seed's userId argument."""
 
-    userId: StrictInt = Field(ge=1)
+    userId: StrictInt = Field(ge=1, le=MAX_ID)
 
 
 class EmptyInput(Input):
     """Endpoints whose body is {}."""
+
+
+def page_number(value: object) -> int:
+    """A page number from a query string: 1 for anything that is not a whole number, else clamped to 1..MAX_PAGE."""
+    try:
+        number = int(str(value))
+    except ValueError:  # not a number, or more digits than int() reads
+        return 1
+    return min(max(number, 1), MAX_PAGE)
 
 
 InputModel = TypeVar("InputModel", bound=Input)

@@ -16,7 +16,7 @@ from console.models import Corp, LoginMethod, WeChatBinding
 from console.security.keyring import keyring
 from console.services import bindings, gateway
 from console.services.audit import record
-from console.services.rules import Rule, checked, refusal
+from console.services.rules import Rule, checked, refusal, storable
 from console.wechat.client import CredentialsVerdict
 
 DELETE_REASON = "login method deleted"
@@ -42,6 +42,7 @@ Title = Annotated[
     str,
     Strict(),
     MaxLen(TITLE_MAX),
+    AfterValidator(storable),
     AfterValidator(str.strip),
     MinLen(1),
     Rule("{label} is required (a text of at most 128 characters)", field="title"),
@@ -51,6 +52,7 @@ AppSecret = Annotated[
     str,
     Strict(),
     StringConstraints(max_length=APP_SECRET_MAX, pattern=r"\S"),
+    AfterValidator(storable),
     Rule("{label} is required (the mini program's AppSecret)", field="app_secret"),
 ]
 

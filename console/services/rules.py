@@ -74,6 +74,14 @@ def _rule_in(annotation: object) -> Rule | None:
     return None
 
 
+def storable(text: str) -> str:
+    """An AfterValidator: refuse text no database keeps as given (a NUL, which PostgreSQL refuses; a lone surrogate,
+    which no UTF-8 carries). The web's edge refuses them too; files, such as an uploaded e.json, reach a rule first."""
+    if any(char == "\x00" or "\ud800" <= char <= "\udfff" for char in text):
+        raise ValueError("a NUL or a lone surrogate")
+    return text
+
+
 @functools.cache
 def _adapter(rule_type: Any) -> TypeAdapter[Any]:
     return TypeAdapter(rule_type)

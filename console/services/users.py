@@ -24,10 +24,10 @@ from console.models import (
 )
 from console.models.name_search import NAME_SEARCH_TABLE
 from console.services.audit import record
+from console.services.inputs import MAX_ID, page_number
 
 # Whitelisted sorts, each served by an index (migration 0003).
 USER_SORTS = {"id": User.id, "name": User.name, "created": User.created_at}
-MAX_USER_ID = 2**31 - 1
 GLOB_SPECIAL = re.compile(r"([*?\[])")
 PAGE_SIZES = (20, 50, 100)
 
@@ -44,16 +44,21 @@ class UserQuery:
 
     @classmethod
     def from_args(cls, args) -> UserQuery:
-        """Read the query string, falling back to the defaults for anything not whitelisted."""
+        """Read the query string, falling back to the defaults for anything not whitelisted (pages clamped)."""
         sort = args.get("sort", cls.sort)
         per_page = args.get("per_page", cls.per_page, type=int)
         return cls(
             q=args.get("q", "").strip()[:200],
             sort=sort if sort in USER_SORTS else cls.sort,
             desc=args.get("dir", "desc" if cls.desc else "asc") != "asc",
-            page=max(args.get("page", 1, type=int) or 1, 1),
+            page=page_number(args.get("page", 1)),
             per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
         )
+
+    def link_args(self) -> dict[str, str]:
+        """The query string of this search for the pager's links: its own fields, never whatever else came."""
+        args = {"q": self.q, "sort": self.sort, "dir": "desc" if self.desc else "asc", "per_page": str(self.per_page)}
+        return {key: value for key, value in args.items() if value}
 
 
 def _starts_with(column, term: str, dialect: str):
@@ -86,7 +91,9 @@ def _term_matches(term: str, dialect: str):
         # inside an OR it runs as a filter on every row.
         User.id == any_(func.array(bound.scalar_subquery())) if dialect == "postgresql" else User.id.in_(bound),
     ]
-    if term.isdigit() and int(term) <= MAX_USER_ID:
+    # isdecimal(), not isdigit(): "²" and "①" are digits that int() refuses. Ten digits at most are read, so
+    # int() never meets a number longer than it converts.
+    if term.isdecimal() and len(term) <= len(str(MAX_ID)) and int(term) <= MAX_ID:
         arms.append(User.id == int(term))
     return or_(*arms)
 

@@ -290,3 +290,18 @@ class Harness:
     def counts(self) -> dict[str, int]:
         """Rows in every table."""
         return row_counts(self.app)
+
+
+def instance_files(name: str, element=None, config=None, config_name: str | None = None) -> tuple:
+    """The seed's instance files (e.json, business configuration) of a valid instance, unless given."""
+    if element is None:
+        element = {
+            "type": "auths.loginTypes.WeChatMiniType",
+            "title": "WeChat Mini Program Login",
+            "allowRegister": 1,
+            "backendBundleEntry": ".",
+            "frontBundleEntry": f"./{config_name or name}.json",
+        }
+    if config is None:
+        config = {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
+    return element, config

@@ -23,27 +23,13 @@ from console.models import (
 from console.seed.instance_dir import InstanceDirError, read_instance_upload
 from console.seed.registry import TYPES
 from console.services.console_accounts import locked_for_address, sign_in
+from tests.helpers import instance_files
 
 
 def write_instance(root, name="myWeChatMiniLogin", element=None, config=None, config_name=None):
     directory = root / name
     directory.mkdir(parents=True, exist_ok=True)
-    element = (
-        element
-        if element is not None
-        else {
-            "type": "auths.loginTypes.WeChatMiniType",
-            "title": "WeChat Mini Program Login",
-            "allowRegister": 1,
-            "backendBundleEntry": ".",
-            "frontBundleEntry": f"./{config_name or name}.json",
-        }
-    )
-    config = (
-        config
-        if config is not None
-        else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
-    )
+    element, config = instance_files(name, element, config, config_name)
     (directory / "e.json").write_text(element if isinstance(element, str) else json.dumps(element))
     (directory / f"{config_name or name}.json").write_text(config if isinstance(config, str) else json.dumps(config))
     return directory

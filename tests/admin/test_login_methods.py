@@ -15,6 +15,7 @@ from console.extensions import db
 from console.models import AccessToken, AuditEvent, LoginMethod, WeChatBinding
 from console.services import login_methods as methods
 from console.services.gateway import wechat_error_counts
+from tests.helpers import instance_files
 
 SECRET = "new-app-secret-0123456789abcdef"
 
@@ -304,22 +305,7 @@ def test_delete_with_bindings_is_refused_unless_confirmed_then_unbinds_each_user
 
 
 def instance_upload(name="myWeChatMiniLogin", element=None, config=None, config_name=None, update=False):
-    element = (
-        element
-        if element is not None
-        else {
-            "type": "auths.loginTypes.WeChatMiniType",
-            "title": "WeChat Mini Program Login",
-            "allowRegister": 1,
-            "backendBundleEntry": ".",
-            "frontBundleEntry": f"./{config_name or name}.json",
-        }
-    )
-    config = (
-        config
-        if config is not None
-        else {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": "s3cr3t-value-9876"}}
-    )
+    element, config = instance_files(name, element, config, config_name)
 
     def as_bytes(value) -> bytes:
         return (value if isinstance(value, str) else json.dumps(value)).encode()

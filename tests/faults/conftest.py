@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from contextlib import suppress
@@ -19,7 +17,8 @@ import pytest
 import redis
 import requests
 
-from tests.production.conftest import ROOT, free_port
+from tests.production.conftest import Gunicorn as ProductionGunicorn
+from tests.production.conftest import free_port
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -132,38 +131,12 @@ class TcpProxy:
         self.listener.close()
 
 
-class Gunicorn:
-    """`gunicorn wsgi:app` with the project's gunicorn.conf.py on a free port, ready once /healthz answers (the
-    process lives: unlike tests/production's, it may start while a dependency is down)."""
+class Gunicorn(ProductionGunicorn):
+    """Production's gunicorn, ready once /healthz answers: unlike tests/production's, it may start while a
+    dependency is down."""
 
     def __init__(self, environ: dict, log_path: Path, workers: int = 2):
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        self.log = open(log_path, "a")  # noqa: SIM115  (the process writes to it until stop() closes it)
-        env = {key: value for key, value in os.environ.items() if key not in ("CONSOLE_DEMO", "WECHAT_SIMULATOR")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=ROOT,
-            env={**env, **environ},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start; see {log_path}")
-
-    def stop(self) -> None:
-        """Stop gunicorn at once (the tests wait on no request)."""
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
-        self.log.close()
+        super().__init__(environ, log_path, workers=workers, threads=None, ready_path="/healthz")
 
 
 @pytest.fixture

@@ -38,36 +38,39 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`gunicorn wsgi:app` with the project's gunicorn.conf.py, as production runs it, on a free port."""
+    """`gunicorn wsgi:app` with the project's gunicorn.conf.py, as production runs it, on a free port.
 
-    def __init__(self, environ: dict, log_path: Path, workers: int = 4, threads: int = 8):
+    Ready once `ready_path` answers 200; `threads` None keeps gunicorn.conf.py's; the log is appended to, so one
+    file can follow several servers of a test.
+    """
+
+    def __init__(
+        self, environ: dict, log_path: Path, workers: int = 4, threads: int | None = 8, ready_path: str = "/readyz"
+    ):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
-        self.log = open(log_path, "w")  # noqa: SIM115  (the process writes to it until stop() closes it)
+        self.log = open(log_path, "a")  # noqa: SIM115  (the process writes to it until stop() closes it)
         env = {key: value for key, value in os.environ.items() if key not in ("CONSOLE_DEMO", "WECHAT_SIMULATOR")}
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "wsgi:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ]
+        if threads is not None:
+            command += ["--threads", str(threads)]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "wsgi:app",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            cwd=ROOT,
-            env={**env, **environ},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env={**env, **environ}, stdout=self.log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}{ready_path}", timeout=1).status_code == 200:
                     return
             except requests.ConnectionError:
                 time.sleep(0.2)
@@ -75,7 +78,8 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not become ready; see {log_path}")
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)  # quick shutdown: the tests wait on no request
+        """Stop gunicorn at once (the tests wait on no request)."""
+        self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=30)
         self.log.close()
 

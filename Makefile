@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint lock bench bench-profile clean
+.PHONY: run test lint lock i18n bench bench-profile clean
 
 # The venv keeps the pip that comes with Python: an unpinned `pip install --upgrade pip` would be the one download
 # whose hash nothing checks, and any pip since 8 installs with --require-hashes.
@@ -24,10 +24,24 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(PIP_INSTALL) -r requirements.txt -r requirements-dev.txt
 	touch $@
 
+# The console's languages (console/i18n.py): translations/<locale>/LC_MESSAGES/messages.po is the catalogue people
+# edit and git keeps (zh_CN's is under CLDR's name, zh_Hans_CN); its .mo, compiled from it by `make run` and
+# `make test`, is build output git ignores.
+# `make i18n` extracts every marked message from the code and templates and adds the new ones to each catalogue.
+PYBABEL := $(BIN)/pybabel
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed-runtime
+	$(PYBABEL) -q compile -i $< -o $@
+
+i18n: $(VENV)/.installed-dev
+	$(PYBABEL) -q extract -F babel.cfg -k N_ -k _l --no-location --sort-by-file -o translations/messages.pot .
+	$(PYBABEL) -q update --no-fuzzy-matching -i translations/messages.pot -d translations
+
 run: export CONSOLE_DEMO = 1
 run: export WECHAT_SIMULATOR = 1
 run: export FLASK_RUN_PORT = 5000
-run: $(VENV)/.installed-runtime
+run: $(VENV)/.installed-runtime $(CATALOGUES)
 	$(FLASK) db upgrade
 	$(FLASK) demo-setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -46,7 +60,7 @@ lint: $(VENV)/.installed-dev
 # The PostgreSQL pass empties the database it is given: never point it at data you want to keep.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-test: $(VENV)/.installed-dev lint
+test: $(VENV)/.installed-dev lint $(CATALOGUES)
 	@echo "== SQLite pass =="
 	$(BIN)/python -m pytest
 	@if TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/postgres_check.py; then \

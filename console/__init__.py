@@ -100,6 +100,7 @@ def register_extensions(app: ConsoleApp) -> None:
     """Bind the extensions, the key ring, the shared cache and the WeChat client to the app."""
     from console import models  # noqa: F401  (registers the tables)
     from console.cache import REDIS_OPTIONS, init_cache
+    from console.i18n import init_i18n
     from console.security.keyring import KeyRing
     from console.seed import wechat_mini  # noqa: F401  (registers the official Type)
     from console.wechat.client import init_wechat_client
@@ -110,6 +111,7 @@ def register_extensions(app: ConsoleApp) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     bootstrap.init_app(app)
+    init_i18n(app)
     app.extensions["keyring"] = KeyRing(app.config["ENCRYPTION_KEYS"])
     init_cache(app)
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).split(":", 1)[0] in ("redis", "rediss"):

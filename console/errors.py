@@ -13,9 +13,11 @@ import os
 import redis
 import sqlalchemy.exc
 from flask import Flask, Response, current_app, g, jsonify, request
+from flask_babel import gettext
 from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
 
+from console.i18n import N_
 from console.logs import note_error
 
 log = logging.getLogger(__name__)
@@ -23,46 +25,54 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 
 # code -> (HTTP status, the default sentence a developer can act on)
 ERRORS: dict[str, tuple[int, str]] = {
-    "invalid_request": (400, "The request is malformed."),
-    "login_method_not_found": (404, "No login method has that name."),
-    "login_method_disabled": (403, "This login method is switched off; ask an admin to enable it."),
-    "registration_closed": (403, "This WeChat user has no account and this login method does not allow registration."),
-    "invalid_code": (400, "WeChat rejected the code: it is wrong, expired or for another app; call wx.login() again."),
-    "code_used": (400, "This wx.login() code was already used; call wx.login() again."),
-    "user_blocked": (403, "WeChat's risk control blocked this user from logging in."),
-    "wechat_rate_limited": (429, "WeChat rate-limited this app; try again in a minute."),
+    "invalid_request": (400, N_("The request is malformed.")),
+    "login_method_not_found": (404, N_("No login method has that name.")),
+    "login_method_disabled": (403, N_("This login method is switched off; ask an admin to enable it.")),
+    "registration_closed": (
+        403,
+        N_("This WeChat user has no account and this login method does not allow registration."),
+    ),
+    "invalid_code": (
+        400,
+        N_("WeChat rejected the code: it is wrong, expired or for another app; call wx.login() again."),
+    ),
+    "code_used": (400, N_("This wx.login() code was already used; call wx.login() again.")),
+    "user_blocked": (403, N_("WeChat's risk control blocked this user from logging in.")),
+    "wechat_rate_limited": (429, N_("WeChat rate-limited this app; try again in a minute.")),
     "wechat_misconfigured": (
         502,
-        "WeChat rejected this login method's appId or appSecret; an admin must correct them.",
+        N_("WeChat rejected this login method's appId or appSecret; an admin must correct them."),
     ),
-    "wechat_unavailable": (503, "WeChat could not be reached or gave an unreadable answer; try again shortly."),
+    "wechat_unavailable": (503, N_("WeChat could not be reached or gave an unreadable answer; try again shortly.")),
     "invalid_bind_code": (
         400,
-        "The bindCode is unknown, expired, already used or for another login method; log in again.",
+        N_("The bindCode is unknown, expired, already used or for another login method; log in again."),
     ),
-    "already_registered": (409, "This WeChat user was registered meanwhile; log in again to get a loginCode."),
-    "invalid_login_code": (400, "The loginCode is unknown, expired or already used; log in again."),
-    "invalid_ticket": (400, "The bind ticket is unknown, expired, already used or for another login method."),
-    "not_a_member": (403, "The user is not a member of that corp."),
-    "unauthorized": (401, "A valid bearer access token is required."),
-    "account_disabled": (403, "This account is disabled."),
-    "user_not_found": (404, "No user has that id."),
-    "wechat_already_bound": (409, "This WeChat user is already bound to another account on this login method."),
-    "user_already_bound": (409, "This account already has a WeChat binding on this login method; unbind it first."),
-    "not_bound": (404, "This account has no WeChat binding on this login method."),
-    "last_login_method": (409, "This is the account's only way to sign in; bind another login method first."),
-    "session_key_stale": (409, "The stored session key does not open the data; call wx.login() and log in again."),
-    "watermark_mismatch": (422, "The decrypted data belongs to another appId."),
-    "invalid_signature": (400, "The signature is not sha1(rawData + session_key); the data may have been altered."),
-    "rate_limited": (429, "Too many requests; try again after the number of seconds in Retry-After."),
+    "already_registered": (409, N_("This WeChat user was registered meanwhile; log in again to get a loginCode.")),
+    "invalid_login_code": (400, N_("The loginCode is unknown, expired or already used; log in again.")),
+    "invalid_ticket": (400, N_("The bind ticket is unknown, expired, already used or for another login method.")),
+    "not_a_member": (403, N_("The user is not a member of that corp.")),
+    "unauthorized": (401, N_("A valid bearer access token is required.")),
+    "account_disabled": (403, N_("This account is disabled.")),
+    "user_not_found": (404, N_("No user has that id.")),
+    "wechat_already_bound": (409, N_("This WeChat user is already bound to another account on this login method.")),
+    "user_already_bound": (409, N_("This account already has a WeChat binding on this login method; unbind it first.")),
+    "not_bound": (404, N_("This account has no WeChat binding on this login method.")),
+    "last_login_method": (409, N_("This is the account's only way to sign in; bind another login method first.")),
+    "session_key_stale": (409, N_("The stored session key does not open the data; call wx.login() and log in again.")),
+    "watermark_mismatch": (422, N_("The decrypted data belongs to another appId.")),
+    "invalid_signature": (400, N_("The signature is not sha1(rawData + session_key); the data may have been altered.")),
+    "rate_limited": (429, N_("Too many requests; try again after the number of seconds in Retry-After.")),
     "service_unavailable": (
         503,
-        "The database or the shared cache cannot be reached right now; try again in a few seconds (Retry-After says "
-        "when).",
+        N_(
+            "The database or the shared cache cannot be reached right now; try again in a few seconds (Retry-After "
+            "says when)."
+        ),
     ),
-    "not_found": (404, "There is no such endpoint."),
-    "method_not_allowed": (405, "This endpoint does not accept that HTTP method."),
-    "internal_error": (500, "Something went wrong on our side; it has been logged."),
+    "not_found": (404, N_("There is no such endpoint.")),
+    "method_not_allowed": (405, N_("This endpoint does not accept that HTTP method.")),
+    "internal_error": (500, N_("Something went wrong on our side; it has been logged.")),
 }
 
 
@@ -88,21 +98,28 @@ class LoginError(Refused):
 
     def to_dict(self) -> dict:
         """The body of the JSON error answer."""
-        error: dict[str, str | int] = {"code": self.code, "message": self.message}
+        # In the caller's language (Accept-Language); a message that is not in the catalogue stays as it is.
+        error: dict[str, str | int] = {"code": self.code, "message": gettext(self.message)}
         if self.wechat_errcode is not None:
             error["wechatErrcode"] = self.wechat_errcode
         return {"error": error}
 
 
-RETRY_HINT = "try again in a few seconds (Retry-After says when)."
+UNAVAILABLE_MESSAGES = {
+    "database": N_("The database cannot be reached right now; try again in a few seconds (Retry-After says when)."),
+    "redis": N_(
+        "The shared cache (Redis) cannot be reached right now; try again in a few seconds (Retry-After says when)."
+    ),
+}
 
 
 class ServiceUnavailable(LoginError):
     """A dependency cannot be reached: 503 service_unavailable with Retry-After; `dependency` names it."""
 
     def __init__(self, dependency: str):
-        what = "The database" if dependency == "database" else "The shared cache (Redis)"
-        super().__init__("service_unavailable", f"{what} cannot be reached right now; {RETRY_HINT}")
+        super().__init__(
+            "service_unavailable", UNAVAILABLE_MESSAGES["database" if dependency == "database" else "redis"]
+        )
         self.dependency = dependency
 
 

@@ -56,6 +56,7 @@ def environ(database_url, simulator):
         "WECHAT_API_BASE": simulator.url,
         "WECHAT_TIMEOUT": "2",
         "RATELIMIT_API_PER_ADDRESS": "100000 per minute",
+        "CONSOLE_LANGUAGE": "en",  # the tests read English pages; tests/test_i18n.py checks the languages
     }
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from console.auth import bp
 from console.auth.forms import SignInForm
 from console.extensions import limiter, login_manager
+from console.i18n import SESSION_LANGUAGE, remember_language
 from console.services import console_accounts as accounts
 from console.services.audit import Actor, set_actor
 
@@ -65,11 +66,23 @@ def sign_in():
         except accounts.SignInRefused as refusal:
             flash(str(refusal), "danger")
         else:
+            language = account.language or session.get(SESSION_LANGUAGE)  # the account's choice, else this browser's
             session.clear()
             session[SESSION_KEY] = session_id
+            remember_language(language)
             login_user(account)
             return redirect(local_path(request.args.get("next")) or url_for("admin.dashboard_index"))
     return render_template("auth/sign_in.html", form=form)
+
+
+@bp.post("/language")
+def choose_language():
+    """Switch the console's language for this browser and, when signed in, for the account everywhere."""
+    language = request.form.get("language")
+    remember_language(language)
+    if current_user.is_authenticated:
+        accounts.set_language(current_user, session.get(SESSION_LANGUAGE))
+    return redirect(local_path(request.form.get("next")) or url_for("admin.dashboard_index"))
 
 
 @bp.post("/sign-out")

@@ -29,6 +29,7 @@ class AdminAccount(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(8))  # zh_CN or en; None: the browser's
 
     def set_password(self, password: str) -> None:
         """Store a new password as a salted hash."""

@@ -217,6 +217,12 @@ def sign_out(session_id: str | None) -> None:
             record("console.sign_out")
 
 
+def set_language(account: AdminAccount, language: str | None) -> None:
+    """The console language the account chose (None: its browser's), applied at its every sign-in."""
+    with transaction():
+        rows_changed(update(AdminAccount).where(AdminAccount.id == account.id).values(language=language))
+
+
 def _revoke_sessions(account: AdminAccount) -> None:
     db.session.execute(
         update(ConsoleSession)

@@ -9,7 +9,7 @@ from console.extensions import db
 from console.models import AccessToken, AdminAccount
 
 OUTSIDE_THE_CONSOLE = ("/api/", "/_wechat/", "/static/", "/bootstrap/static/", "/healthz", "/readyz")
-PUBLIC_ENDPOINTS = {"auth.sign_in"}
+PUBLIC_ENDPOINTS = {"auth.sign_in", "auth.choose_language"}  # the language: the sign-in page has it too
 ADMIN_ONLY = {
     "admin.login_methods_list",
     "admin.login_methods_create",

@@ -79,8 +79,9 @@ def raw_data_signature(raw_data: str, session_key: str) -> str:
 
 
 def raw_data_signature_matches(raw_data: str, session_key: str, signature: str) -> bool:
-    """Compare a rawData signature in constant time."""
-    return hmac.compare_digest(raw_data_signature(raw_data, session_key), signature.lower())
+    """Compare a rawData signature in constant time (as bytes: compare_digest refuses str beyond ASCII)."""
+    expected = raw_data_signature(raw_data, session_key).encode()
+    return hmac.compare_digest(expected, signature.lower().encode("utf-8", "surrogatepass"))
 
 
 def session_signature(session_key: str, payload: str = "") -> str:

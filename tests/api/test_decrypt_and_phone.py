@@ -66,6 +66,15 @@ def test_a_signed_payload_is_checked_before_decrypting(harness, alice):
     assert half.status_code == 400 and half.json["error"]["code"] == "invalid_request"
 
 
+@pytest.mark.parametrize("signature", ["é" * 40, "签名", "\u00a0", ""])
+def test_a_signature_in_any_characters_is_invalid_signature_not_a_500(harness, alice, unchanged, signature):
+    method, token = alice
+    sealed = harness.simulator.sealed(method.app_id, "alice", PROFILE)
+    with unchanged():
+        answer = decrypt(harness, method, token, sealed, rawData=sealed["rawData"], signature=signature)
+    assert answer.status_code == 400 and answer.json["error"]["code"] in ("invalid_signature", "invalid_request")
+
+
 def test_data_sealed_under_a_newer_session_key_is_session_key_stale(harness, alice, simulator, unchanged):
     method, token = alice
     # the phone called wx.login again but never logged in here: WeChat's key moved on, ours did not

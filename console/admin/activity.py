@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import render_template, request
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from console.admin import bp
@@ -83,7 +83,7 @@ class ActivityFilterForm(FlaskForm):
     def validate_until(self, field):
         """A range that ends before it starts would silently show nothing: say so instead."""
         if field.data and self.since.data and not self.since.errors and field.end and field.end <= self.since.data:
-            raise ValueError("The end is before the start: swap the two, or clear one.")
+            raise ValidationError("The end is before the start: swap the two, or clear one.")
 
 
 def _filter_args() -> dict[str, str]:

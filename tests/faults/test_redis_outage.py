@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from console.extensions import db
-from console.models import AdminAccount, User
+from console.models import AdminAccount, LoginEvent, User
 from tests.conftest import TEST_DATABASE_URL
 from tests.faults.conftest import (
     Gunicorn,
@@ -167,11 +167,17 @@ def test_gunicorn_through_a_redis_outage(simulator, redis_server, tmp_path):
         assert requests.post(f"{api}/auth/token", json={"loginCode": "x" * 43}, timeout=10).status_code == 400
         ready = requests.get(f"{server.url}/readyz", timeout=10)
         assert ready.status_code == 503 and ready.json()["redis"] == "unreachable"
-        assert row_counts(app) == before
+        # each refused call wrote its login event and nothing else
+        assert row_counts(app) == {**before, "login_events": before["login_events"] + 5}
+        with app.app_context():
+            outcomes = db.session.scalars(select(LoginEvent.outcome).order_by(LoginEvent.id)).all()
+        assert outcomes[-5:] == ["service_unavailable"] * 4 + ["invalid_login_code"]
+        before = row_counts(app)
 
-        # Signing in works (its rate limit counted in memory) and keeps its session and audit rows.
+        # Signing in works (its rate limit counted in memory) and keeps its session and audit rows; the dashboard's
+        # counts come from the database.
         browser = sign_in_over_http(server.url, "boss", PASSWORD)
-        assert "WeChat error counts are unavailable" in browser.get(f"{server.url}/", timeout=10).text
+        assert "WeChat errors, last 24 hours" in browser.get(f"{server.url}/", timeout=10).text
         after = row_counts(app)
         assert after == {
             **before,

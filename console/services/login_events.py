@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from console.database import transaction
 from console.errors import ERRORS, HTTP_STATUS_TO_CODE, LoginError, one_line, unreachable_dependency
 from console.extensions import db
-from console.models import OUTCOME_OK, LoginEvent, LoginMethod, WeChatBinding, utcnow
+from console.models import OUTCOME_OK, LoginEvent, LoginMethod, User, WeChatBinding, utcnow
 from console.services.retention import Kind, register_kind
 
 log = logging.getLogger(__name__)
@@ -253,11 +253,13 @@ ACTIVITY_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class ActivityPage:
-    """One page of events, newest first; whether an older page exists (events are never counted: there are many)."""
+    """One page of events, newest first; whether an older page exists (events are never counted: there are many);
+    the names of the users the page names."""
 
     items: list[LoginEvent]
     page: int
     has_older: bool
+    user_names: dict[int, str]
 
 
 def activity_page(activity_filter: ActivityFilter, page: int = 1, per_page: int = ACTIVITY_PAGE_SIZE) -> ActivityPage:
@@ -271,7 +273,13 @@ def activity_page(activity_filter: ActivityFilter, page: int = 1, per_page: int 
             .limit(per_page + 1)
         )
     )
-    return ActivityPage(items=rows[:per_page], page=page, has_older=len(rows) > per_page)
+    items = rows[:per_page]
+    user_ids = {event.user_id for event in items if event.user_id is not None}
+    names: dict[int, str] = {}
+    if user_ids:
+        rows_of_names = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+        names.update((user_id, name) for user_id, name in rows_of_names)
+    return ActivityPage(items=items, page=page, has_older=len(rows) > per_page, user_names=names)
 
 
 def outcome_counts(outcomes: tuple[str, ...] | list[str], since: datetime) -> dict[str, int]:

@@ -322,3 +322,12 @@ def test_wechat_errors_on_the_dashboard_outlive_the_in_memory_cache_lifetime(sup
     text = support.get("/").get_data(as_text=True)
 
     assert re.search(r'WeChat errors, 24 h</div>\s*<div class="fs-2 fw-semibold">1</div>', text)
+
+
+def test_the_activity_names_the_users_it_links_to(app, support, harness):
+    method = harness.add_method()
+    user_id = harness.register(method, "alice", name="Alice Liddell")["user"]["userId"]
+    add_events(app, {"user_id": 999})  # a user deleted since: the id alone
+    text = support.get("/activity").get_data(as_text=True)
+    assert f'<a href="/users/{user_id}">Alice Liddell #{user_id}</a>' in text
+    assert '<a href="/users/999">#999</a>' in text

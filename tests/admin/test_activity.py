@@ -15,6 +15,7 @@ from console.models import LoginEvent, utcnow
 from console.services.bindings import issue_bind_ticket
 from console.services.login_events import explain
 from console.services.login_methods import find_login_method
+from tests.fuzz.hostile import HUGE, PAST_INT4
 
 ITEM = re.compile(r'<li class="list-group-item px-0" data-call="([a-z]+)" data-outcome="([a-z_]+)">')
 
@@ -331,3 +332,25 @@ def test_the_activity_names_the_users_it_links_to(app, support, harness):
     text = support.get("/activity").get_data(as_text=True)
     assert f'<a href="/users/{user_id}">Alice Liddell #{user_id}</a>' in text
     assert '<a href="/users/999">#999</a>' in text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": HUGE},
+        {"page": PAST_INT4},
+        {"page": "-1"},
+        {"page": "²"},
+        {"since": "0001-01-01", "until": "0001-01-01 00:00"},
+        {"since": "9999-12-31 23:59", "until": "9999-12-31"},
+        {"user_id": HUGE},
+        {"user_id": PAST_INT4},
+        {"wechat_errcode": PAST_INT4},
+        {"wechat_errcode": "-" + PAST_INT4},
+        {"wechat_errcode": "٣"},
+        {"openid": "\ufffd" * 128, "request_id": "𝟙" * 64, "login_method": "Ⅻ"},
+        {"since": HUGE},
+    ],
+)
+def test_any_filter_is_answered_never_with_a_500(support, seeded, query):
+    assert support.get("/activity", query_string=query).status_code in (200, 400)

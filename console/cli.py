@@ -100,8 +100,8 @@ def unlock_command(username: str):
 )
 @with_appcontext
 def purge_command(batch_size: int):
-    """Delete what has expired (codes, tokens, console sessions, old sign-in failures) in batches; safe from cron
-    on several hosts at once."""
+    """Delete what has expired (codes, tokens, console sessions, old sign-in failures, login events older than
+    LOGIN_EVENTS_DAYS) in batches; safe from cron on several hosts at once."""
     for kind, deleted in purge(batch_size).items():
         click.echo(f"{kind}: {deleted} deleted")
 

@@ -9,10 +9,11 @@ from contextlib import contextmanager
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import func, select
 
 from console import create_app
 from console.extensions import db
-from console.models import AdminAccount
+from console.models import OUTCOME_OK, AdminAccount, LoginEvent
 from console.wechat.simulator import create_simulator_app
 from tests.helpers import (
     FUZZ_CASES_RUN,
@@ -97,7 +98,9 @@ def harness(app, client, simulator):
 
 @pytest.fixture
 def unchanged(app):
-    """`with unchanged():` fails the test when the block changed the row count of any table.
+    """`with unchanged():` fails the test when the block changed the row count of any table, login events aside:
+    the API calls of a block expected to fail may each write one event, of a failure (the contract: a failed call
+    changes no account data; its login event is the one row it writes). Two events of one request fail it too.
 
     Counts every table of the models, so a failed call that wrote anything anywhere is caught.
     """
@@ -105,10 +108,24 @@ def unchanged(app):
     @contextmanager
     def check() -> Iterator[None]:
         before = row_counts(app)
+        with app.app_context():
+            last_event = db.session.scalar(select(func.max(LoginEvent.id))) or 0
         yield
         after = row_counts(app)
-        changed = {table: (before[table], after[table]) for table in before if before[table] != after[table]}
+        changed = {
+            table: (before[table], after[table])
+            for table in before
+            if before[table] != after[table] and table != LoginEvent.__tablename__
+        }
         assert not changed, f"rows changed (table: before, after): {changed}"
+        with app.app_context():
+            events = db.session.execute(
+                select(LoginEvent.outcome, LoginEvent.request_id).where(LoginEvent.id > last_event)
+            ).all()
+        assert after[LoginEvent.__tablename__] - before[LoginEvent.__tablename__] == len(events)
+        assert all(outcome != OUTCOME_OK for outcome, _ in events), f"a successful call among {events}"
+        request_ids = [request_id for _, request_id in events]
+        assert len(request_ids) == len(set(request_ids)), f"a call wrote two login events: {events}"
 
     return check
 

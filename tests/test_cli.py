@@ -15,6 +15,7 @@ from console.models import (
     AdminAccount,
     AuditEvent,
     ConsoleSession,
+    LoginEvent,
     LoginMethod,
     SignInFailure,
     User,
@@ -561,6 +562,7 @@ def test_purge_prints_what_it_deleted_per_kind_and_keeps_the_rest(app, cli, harn
         tokens[0].revoked_at = utcnow()
         live_token = tokens[1].id
         db.session.add(SignInFailure(username="ops", address="192.0.2.1", failed_at=utcnow() - timedelta(hours=2)))
+        db.session.add(LoginEvent(call="login", outcome="code_used", created_at=utcnow() - timedelta(days=31)))
         db.session.commit()
 
     result = cli.invoke(args=["purge", "--batch-size", "1"])
@@ -572,6 +574,7 @@ def test_purge_prints_what_it_deleted_per_kind_and_keeps_the_rest(app, cli, harn
         "access tokens: 1 deleted",
         "console sessions: 0 deleted",
         "sign-in failures: 1 deleted",
+        "login events: 1 deleted",  # the 31-day-old one; the six calls above are kept
     ]
     assert again.exit_code == 0 and set(line.split(": ")[1] for line in again.output.splitlines()) == {"0 deleted"}
     with app.app_context():

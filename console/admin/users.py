@@ -12,7 +12,7 @@ from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSear
 from console.errors import Refused
 from console.extensions import db
 from console.models import LoginMethod, User
-from console.services import api_tokens, bindings, corps, user_data, users
+from console.services import api_tokens, bindings, corps, login_events, user_data, users
 from console.services.login_methods import list_methods
 
 
@@ -53,6 +53,9 @@ def _user_page(user: User, ticket_form=None, membership_form=None, status: int =
         bindings=bindings.user_bindings(user),
         tokens=api_tokens.active_tokens(user),
         history=users.user_history(user),
+        activity=login_events.user_activity(user.id),
+        explain=login_events.explain,
+        calls=login_events.CALLS,
         ticket_form=ticket_form or _ticket_form(user),
         membership_form=membership_form or _membership_form(user),
     ), status
@@ -60,7 +63,7 @@ def _user_page(user: User, ticket_form=None, membership_form=None, status: int =
 
 @bp.get("/users/<int:user_id>")
 def users_detail(user_id: int):
-    """A user's profile, corps, WeChat bindings (never a session key), live tokens and audit history."""
+    """A user's profile, corps, WeChat bindings (never a session key), live tokens, recent activity and history."""
     return _user_page(db.get_or_404(User, user_id))
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from console.edge import json_body
 from console.errors import ERRORS
+from console.services import login_events
 from console.services.inputs import Input, validated
 
 Security = Literal["none", "bearer", "bearer-or-ticket"]
@@ -43,6 +44,7 @@ class Declaration:
     errors: tuple[str, ...]
     security: Security
     rate_limited: bool
+    event: str | None = None  # the kind of login event each call leaves (console/services/login_events.py)
 
     @property
     def status(self) -> int:
@@ -96,11 +98,13 @@ def endpoint(
     errors: Sequence[str] = (),
     security: Security = "none",
     limits: Sequence[Callable] = (),
+    event: str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare and register an endpoint; the view gets the validated body as `body` and returns its answer.
 
     `errors` are the codes specific to the endpoint: invalid_request (a body), unauthorized and
     account_disabled (a bearer), rate_limited (`limits`), internal_error and service_unavailable are implied.
+    `event` names the login event every call leaves, whatever its outcome.
     """
     if len(answers) != 1 or not 200 <= next(iter(answers)) < 300:
         raise ValueError(f"{rule}: declare exactly one successful status")
@@ -116,16 +120,33 @@ def endpoint(
         errors=tuple(errors),
         security=security,
         rate_limited=bool(limits),
+        event=event,
     )
 
     def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def serve(**path_args):
+        def run(path_args: dict):
             # The body is validated before the view looks the login method up or checks the bearer token; it is
             # read through the edge, which measures its depth before parsing it and refuses NUL in its strings.
             if body is not None:
                 path_args["body"] = validated(body, json_body())
             return declaration.answer(view(**path_args))
+
+        @wraps(view)
+        def serve(**path_args):
+            if event is None:
+                return run(path_args)
+            # The one place that sees every call's outcome: the services write a success's event in their own
+            # transaction; a refusal's is written here, whoever raised it (login_events explains the design).
+            login_events.begin(
+                event, login_method=path_args.get("name"), address=request.remote_addr, request_id=g.get("request_id")
+            )
+            try:
+                answer = run(path_args)
+            except BaseException as error:
+                login_events.finish(error)
+                raise
+            login_events.finish()
+            return answer
 
         guarded = serve
         for limit in reversed(limits):  # limits=(a, b) stacks as @a @b would: both run before the body is read

@@ -81,6 +81,7 @@ def _bearer() -> AccessToken:
     answers={200: (LoginCodeAnswer, BindCodeAnswer)},
     errors=(*LOGIN_METHOD_ERRORS, "registration_closed", "account_disabled", *WECHAT_ERRORS),
     limits=BOTH_LIMITS,
+    event="login",
 )
 def login(name: str, body: LoginInput) -> dict:
     """Exchange a wx.login() code: a loginCode and corpList for a known user, a bindCode for a new one."""
@@ -96,6 +97,7 @@ def login(name: str, body: LoginInput) -> dict:
     answers={201: RegisterAnswer},
     errors=(*LOGIN_METHOD_ERRORS, "registration_closed", "invalid_bind_code", "already_registered"),
     limits=BOTH_LIMITS,
+    event="register",
 )
 def register(name: str, body: RegisterInput) -> dict:
     """Register the WeChat user a bindCode stands for and log them in."""
@@ -111,6 +113,7 @@ def register(name: str, body: RegisterInput) -> dict:
     answers={200: TokenAnswer},
     errors=("invalid_login_code", "not_a_member", "account_disabled"),
     limits=(limit_per_address,),
+    event="token",
 )
 def token(body: TokenInput) -> TokenAnswer:
     """Exchange a loginCode for a bearer access token, in one of the user's corps."""
@@ -139,6 +142,7 @@ def me() -> MeAnswer:
     ),
     security="bearer-or-ticket",
     limits=BOTH_LIMITS,
+    event="bind",
 )
 def bind(name: str, body: BindInput) -> dict:
     """Bind a WeChat user to an account: the bearer token's, or the one a bind ticket names."""
@@ -157,6 +161,7 @@ def bind(name: str, body: BindInput) -> dict:
     answers={200: UnbindAnswer},
     errors=(*LOGIN_METHOD_ERRORS, "not_bound", "last_login_method"),
     security="bearer",
+    event="unbind",
 )
 def unbind(name: str, body: EmptyInput) -> dict:
     """Remove the bearer's binding to this mini program (never the account's last one)."""
@@ -174,6 +179,7 @@ def unbind(name: str, body: EmptyInput) -> dict:
     errors=(*LOGIN_METHOD_ERRORS, "not_bound", "invalid_signature", "session_key_stale", "watermark_mismatch"),
     security="bearer",
     limits=(limit_per_address,),
+    event="decrypt",
 )
 def decrypt(name: str, body: DecryptInput) -> dict:
     """Open the caller's encryptedData with their stored session key (watermark and signature checked)."""
@@ -191,6 +197,7 @@ def decrypt(name: str, body: DecryptInput) -> dict:
     errors=(*LOGIN_METHOD_ERRORS, "not_bound", "watermark_mismatch", *WECHAT_ERRORS),
     security="bearer",
     limits=BOTH_LIMITS,
+    event="phone",
 )
 def phone(name: str, body: PhoneInput) -> dict:
     """Exchange a getPhoneNumber button code for the caller's phone number, and save it."""

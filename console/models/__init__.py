@@ -11,6 +11,7 @@ from console.models.admin_account import (
 from console.models.audit import AuditEvent
 from console.models.binding import WeChatBinding
 from console.models.credentials import BIND_CODE, BIND_TICKET, LOGIN_CODE, AccessToken, OneTimeCode
+from console.models.login_event import OUTCOME_OK, LoginEvent
 from console.models.login_method import WECHAT_MINI_TYPE, LoginMethod
 from console.models.types import utcnow
 from console.models.user import USER_ACTIVE, USER_DISABLED, Corp, Membership, User
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "ConsoleSession",
     "Corp",
+    "LoginEvent",
     "LoginMethod",
     "Membership",
     "OneTimeCode",
@@ -30,6 +32,7 @@ __all__ = [
     "BIND_CODE",
     "BIND_TICKET",
     "LOGIN_CODE",
+    "OUTCOME_OK",
     "ROLE_ADMIN",
     "ROLE_SUPPORT",
     "ROLES",

@@ -12,6 +12,7 @@ from console.errors import LoginError, Refused
 from console.extensions import db
 from console.models import LOGIN_CODE, AccessToken, Corp, LoginMethod, User, utcnow
 from console.security.codes import digest, looks_like_token, new_secret_value, redeem_code
+from console.services import login_events
 from console.services.answers import LogoutAnswer, MeAnswer, TokenAnswer, UserOut
 from console.services.audit import record
 from console.services.bindings import binding_list
@@ -25,9 +26,11 @@ def exchange_login_code(login_code: str, corp_id: str | None = None) -> TokenAns
         user = db.session.get(User, code.user_id) if code is not None and code.user_id is not None else None
         if code is None or user is None:
             raise LoginError("invalid_login_code")
+        method = db.session.get(LoginMethod, code.login_method_id)
+        login_events.note(method=method, user_id=user.id)
         if user.is_disabled:
             raise LoginError("account_disabled")
-        corp = _choose_corp(user.id, corp_id, db.session.get(LoginMethod, code.login_method_id))
+        corp = _choose_corp(user.id, corp_id, method)
         value = new_secret_value()
         ttl = current_app.config["ACCESS_TOKEN_TTL"]
         db.session.add(
@@ -47,6 +50,7 @@ def exchange_login_code(login_code: str, corp_id: str | None = None) -> TokenAns
             corpId=corp.slug if corp else None,
             user=UserOut.of(user),
         )
+        login_events.record_success()
     return answer
 
 
@@ -76,6 +80,7 @@ def authenticate(authorization: str | None) -> AccessToken:
     )
     if token is None:
         raise LoginError("unauthorized", "The access token is unknown, expired or revoked.")
+    login_events.note(user_id=token.user_id)
     if token.user.is_disabled:
         raise LoginError("account_disabled")
     return token

@@ -20,7 +20,7 @@ from console.models import (
 )
 from console.security.codes import find_code, issue_code, redeem_code
 from console.security.keyring import keyring
-from console.services import gateway, login_methods
+from console.services import gateway, login_events, login_methods
 from console.services.answers import BindAnswer, BindingOut, UnbindAnswer, iso
 from console.services.audit import record
 from console.services.users import active_user, end_access
@@ -98,6 +98,7 @@ def binding_list(user_id: int) -> list[BindingOut]:
 
 def _ensure_can_bind(method: LoginMethod, user_id: int) -> None:
     """Refuse before spending the user's wx.login() code on a bind that cannot succeed."""
+    login_events.note(user_id=user_id)
     active_user(user_id)
     if binding_of_user(method, user_id) is not None:
         raise LoginError("user_already_bound")
@@ -140,6 +141,7 @@ def _bind(method: LoginMethod, user_id: int, session: WeChatSession, ticket: str
                 unionId=session.unionid,
                 via="ticket" if ticket else None,
             )
+            login_events.record_success(openid=session.openid, user_id=user_id)
     except IntegrityError:
         # Bound by a parallel request between our check and our insert.
         raise LoginError("wechat_already_bound") from None
@@ -189,6 +191,7 @@ def _remove(method: LoginMethod, user_id: int, keep_last: bool, reason: str | No
         if db.session.get(User, user_id) is None:
             raise LoginError("user_not_found", f"No user has the id {user_id}.")
         binding = bound(method, user_id)
+        login_events.note(openid=binding.openid)
         others = db.session.scalar(
             select(func.count()).where(WeChatBinding.user_id == user_id, WeChatBinding.id != binding.id)
         )
@@ -209,5 +212,6 @@ def _remove(method: LoginMethod, user_id: int, keep_last: bool, reason: str | No
             revokedTokens=revoked,
             voidedCodes=voided,
         )
+        login_events.record_success(user_id=user_id)
         db.session.delete(binding)
     return UnbindAnswer(unbound=True, userId=user_id, loginMethod=method.name)

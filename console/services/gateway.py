@@ -3,25 +3,24 @@
 It marks each WeChat one-time code as presented before WeChat sees it (a code goes to WeChat once,
 ever), opens the stored appSecret, gives the database connection back before the slow call, keeps
 WeChat's access tokens (cached per appId, shared by every process, fetched by one caller at a time,
-dropped and fetched again once when WeChat refuses one), counts WeChat's refusals for the dashboard,
-and maps every error of `console.wechat` to the contract's codes, in one table.
+dropped and fetched again once when WeChat refuses one), tells the call's login event the openId WeChat
+answered, and maps every error of `console.wechat` to the contract's codes, in one table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
-from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
 
 from console.cache import shared_cache, shared_lock
 from console.database import end_read
-from console.errors import ERRORS, LoginError, ServiceUnavailable
-from console.models import LoginMethod, utcnow
+from console.errors import ERRORS, LoginError
+from console.models import LoginMethod
 from console.security.codes import digest
 from console.security.keyring import KeyRingError, keyring
+from console.services import login_events
 from console.wechat.client import (
     CredentialsVerdict,
     WeChatClient,
@@ -57,7 +56,6 @@ WECHAT_ERROR_CODES = (
     "wechat_misconfigured",
     "wechat_unavailable",
 )
-ERROR_COUNT_RETENTION = timedelta(hours=25)
 
 
 def as_refusal(error: WeChatError | MalformedUserData | UndecryptableUserData) -> LoginError:
@@ -98,9 +96,11 @@ def exchange_code(method: LoginMethod, code: str) -> WeChatSession:
     app_id, secret = method.app_id, app_secret(method)
     end_read()
     try:
-        return wechat_client().code_to_session(app_id, secret, code)
+        session = wechat_client().code_to_session(app_id, secret, code)
     except WeChatError as error:
-        raise _counted(as_refusal(error)) from None
+        raise as_refusal(error) from None
+    login_events.note(openid=session.openid)  # from here on, the call's login event knows who called
+    return session
 
 
 def call_with_access_token(method: LoginMethod, call: Callable[[str], Answer]) -> Answer:
@@ -116,7 +116,7 @@ def call_with_access_token(method: LoginMethod, call: Callable[[str], Answer]) -
                 raise
         return call(_access_token(app_id, secret, refused=token))
     except WeChatError as error:
-        raise _counted(as_refusal(error)) from None
+        raise as_refusal(error) from None
 
 
 def check_credentials(app_id: str, secret: str) -> CredentialsVerdict:
@@ -161,37 +161,3 @@ def _access_token(app_id: str, secret: str, refused: str | None = None) -> str:
             return token
     except TimeoutError:
         raise WeChatUnavailable("WeChat's access token is being fetched by another request") from None
-
-
-# -- counts of WeChat's refusals, kept in the shared cache: a failed call writes nothing to the database --
-
-
-def _count_key(hour: datetime, code: str) -> str:
-    return f"wxerr:{hour:%Y%m%d%H}:{code}"
-
-
-def _counted(error: LoginError) -> LoginError:
-    count_wechat_error(error)
-    return error
-
-
-def count_wechat_error(error: LoginError, now: datetime | None = None) -> None:
-    """Count one refusal of WeChat in the current hour's bucket (not at all while Redis is down)."""
-    if error.code in WECHAT_ERROR_CODES:
-        cache = shared_cache()
-        key = _count_key(now or utcnow(), error.code)
-        # The count is for the dashboard only: losing it must not turn WeChat's answer into a 503.
-        with suppress(ServiceUnavailable):
-            # cachelib's inc does not set a lifetime: add the key first so it expires after a day
-            cache.add(key, 0, timeout=int(ERROR_COUNT_RETENTION.total_seconds()))
-            cache.inc(key)
-
-
-def wechat_error_counts(hours: int = 24, now: datetime | None = None) -> dict[str, int]:
-    """{code: refusals in the last `hours` hours} for every WeChat error code (zeros included); ServiceUnavailable
-    while Redis is down."""
-    now = now or utcnow()
-    buckets = [now - timedelta(hours=offset) for offset in range(hours)]
-    keys = [_count_key(hour, code) for hour in buckets for code in WECHAT_ERROR_CODES]
-    values = dict(zip(keys, shared_cache().get_many(*keys), strict=True))
-    return {code: sum(int(values[_count_key(hour, code)] or 0) for hour in buckets) for code in WECHAT_ERROR_CODES}

@@ -25,7 +25,7 @@ from console.models import (
 )
 from console.security.codes import issue_code, redeem_code
 from console.security.keyring import keyring
-from console.services import bindings, gateway, login_methods
+from console.services import bindings, gateway, login_events, login_methods
 from console.services.answers import BindCodeAnswer, LoginCodeAnswer, RegisterAnswer, UserOut
 from console.services.audit import record
 from console.services.corps import corp_list
@@ -55,6 +55,7 @@ def register(method: LoginMethod, bind_code: str, name: str | None, avatar_url: 
             redeemed = redeem_code(BIND_CODE, bind_code, method.id)
             if redeemed is None or redeemed.openid is None:
                 raise LoginError("invalid_bind_code")
+            login_events.note(openid=redeemed.openid)
             if bindings.binding_of_openid(method, redeemed.openid) is not None:
                 raise LoginError("already_registered")
             user = User(name=name or DEFAULT_USER_NAME, avatar_url=avatar_url)
@@ -76,6 +77,7 @@ def register(method: LoginMethod, bind_code: str, name: str | None, avatar_url: 
             record("register", user_id=user.id, method=method, openId=binding.openid, unionId=binding.unionid)
             logged_in = _login_code_answer(method, user.id, binding.id)
             answer = RegisterAnswer(user=UserOut.of(user), **dict(logged_in))
+            login_events.record_success(openid=binding.openid, user_id=user.id)
     except IntegrityError:
         # The same WeChat user registered through another bindCode at the same moment.
         raise LoginError("already_registered") from None
@@ -99,6 +101,7 @@ def _log_in(method: LoginMethod, session: WeChatSession) -> LoginCodeAnswer | Bi
             status = db.session.scalar(select(User.status).where(User.id == user_id))
         else:
             binding_id, user_id, status = known
+        login_events.note(user_id=user_id)
         if status == USER_DISABLED:
             raise LoginError("account_disabled")
         now = utcnow()
@@ -115,8 +118,10 @@ def _log_in(method: LoginMethod, session: WeChatSession) -> LoginCodeAnswer | Bi
             .values(**fresh)
             .execution_options(synchronize_session=False)
         )
-        record("login", user_id=user_id, method=method, openId=session.openid)
-        return _login_code_answer(method, user_id, binding_id)
+        # The login event is the login's record (one insert): a login changes no account data for the audit log.
+        answer = _login_code_answer(method, user_id, binding_id)
+        login_events.record_success(openid=session.openid, user_id=user_id)
+        return answer
 
 
 def _bind_code_answer(method: LoginMethod, session: WeChatSession) -> BindCodeAnswer:
@@ -132,6 +137,7 @@ def _bind_code_answer(method: LoginMethod, session: WeChatSession) -> BindCodeAn
         unionid=session.unionid,
         session_key_ciphertext=keyring().encrypt(session.session_key),
     )
+    login_events.record_success(openid=session.openid)
     return BindCodeAnswer(bindCode=bind_code, expiresIn=ttl)
 
 

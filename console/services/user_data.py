@@ -8,7 +8,7 @@ from console.errors import LoginError
 from console.extensions import db
 from console.models import LoginMethod, User, WeChatBinding, utcnow
 from console.security.keyring import KeyRingError, keyring
-from console.services import bindings, gateway, login_methods
+from console.services import bindings, gateway, login_events, login_methods
 from console.services.answers import DecryptAnswer, PhoneAnswer
 from console.services.audit import record
 from console.services.users import active_user
@@ -40,7 +40,9 @@ def decrypt(
         raise LoginError("invalid_request", "Fields 'rawData' and 'signature' come together or not at all.")
     login_methods.ensure_enabled(method)
     active_user(user_id)
-    session_key = _session_key(bindings.bound(method, user_id))
+    binding = bindings.bound(method, user_id)
+    login_events.note(openid=binding.openid)
+    session_key = _session_key(binding)
     if (
         raw_data is not None
         and signature is not None
@@ -63,6 +65,7 @@ def phone_number(method: LoginMethod, user_id: int, code: str) -> PhoneAnswer:
     login_methods.ensure_enabled(method)
     active_user(user_id)
     openid = bindings.bound(method, user_id).openid
+    login_events.note(openid=openid)
     gateway.mark_presented(method, "phone", code)
     info = gateway.call_with_access_token(
         method, lambda token: gateway.wechat_client().phone_number(token, code, openid)
@@ -80,6 +83,7 @@ def phone_number(method: LoginMethod, user_id: int, code: str) -> PhoneAnswer:
         if user is not None:
             user.phone = phone.phoneNumber[:32]
         record("phone.update", user_id=user_id, method=method)
+        login_events.record_success(user_id=user_id)
     return phone
 
 
@@ -123,3 +127,4 @@ def _update_profile(method: LoginMethod, user_id: int, data: dict) -> None:
             setattr(user, field, changes[field])
         if changed:
             record("profile.update", user_id=user_id, method=method, fields=changed)
+        login_events.record_success(user_id=user_id)

@@ -10,11 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from console import create_app
-from console.errors import LoginError
 from console.extensions import db
 from console.models import AuditEvent, utcnow
 from console.services.console_accounts import create_account
-from console.services.gateway import count_wechat_error
 
 
 @pytest.fixture
@@ -118,8 +116,7 @@ def test_the_dashboard_counts_users_bindings_activity_and_wechat_errors(app, sup
     harness.register(method, "bob")
     harness.login(method, "alice")
     harness.login(method, "carol", errcode=40226)
-    with app.app_context():
-        count_wechat_error(LoginError("wechat_unavailable"))
+    harness.login(method, "carol", errcode=-1)
 
     page = support.get("/").get_data(as_text=True)
 

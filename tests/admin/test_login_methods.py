@@ -14,7 +14,7 @@ from console.errors import Refused
 from console.extensions import db
 from console.models import AccessToken, AuditEvent, LoginMethod, WeChatBinding
 from console.services import login_methods as methods
-from console.services.gateway import wechat_error_counts
+from console.services.dashboard import wechat_error_counts
 from tests.helpers import instance_files
 
 SECRET = "new-app-secret-0123456789abcdef"

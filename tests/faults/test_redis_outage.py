@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from console.extensions import db
-from console.models import AdminAccount, User
+from console.models import AdminAccount, LoginEvent, User
 from tests.conftest import TEST_DATABASE_URL
 from tests.faults.conftest import (
     Gunicorn,
@@ -95,7 +95,7 @@ def test_the_api_through_a_redis_outage(harness, simulator, redis_server, unchan
 def test_the_console_through_a_redis_outage(app, harness, make_account, sign_in, redis_server, unchanged):
     method = harness.add_method()
     harness.register(method, "alice")
-    harness.login(method, "alice", errcode=40226)  # one WeChat refusal, counted in Redis
+    harness.login(method, "alice", errcode=40226)  # one WeChat refusal, counted from its login event
     make_account("boss")
     with app.app_context():
         user_id = db.session.scalar(select(User.id))
@@ -107,7 +107,7 @@ def test_the_console_through_a_redis_outage(app, harness, make_account, sign_in,
     dashboard = browser.get("/")
     assert dashboard.status_code == 200
     text = dashboard.get_data(as_text=True)
-    assert "WeChat error counts are unavailable" in text
+    assert '<span class="badge text-bg-danger">1</span>' in text  # the counts live in the database, not in Redis
     assert browser.get(f"/users/{user_id}").status_code == 200
 
     # Asking WeChat about a session key needs the access token in the shared cache: refused, said on the page.
@@ -118,10 +118,9 @@ def test_the_console_through_a_redis_outage(app, harness, make_account, sign_in,
 
     redis_server.start()
 
-    harness.login(method, "alice", errcode=40226)  # counted again (the new Redis is empty: nothing persisted)
+    harness.login(method, "alice", errcode=40226)  # counted with the one before (the new Redis is empty)
     text = browser.get("/").get_data(as_text=True)
-    assert "WeChat error counts are unavailable" not in text
-    assert '<span class="badge text-bg-danger">1</span>' in text
+    assert '<span class="badge text-bg-danger">2</span>' in text
     checked = browser.post(f"/users/{user_id}/bindings/{method.id}/check-session-key", follow_redirects=True)
     assert "still accepts" in checked.get_data(as_text=True)
 
@@ -168,11 +167,17 @@ def test_gunicorn_through_a_redis_outage(simulator, redis_server, tmp_path):
         assert requests.post(f"{api}/auth/token", json={"loginCode": "x" * 43}, timeout=10).status_code == 400
         ready = requests.get(f"{server.url}/readyz", timeout=10)
         assert ready.status_code == 503 and ready.json()["redis"] == "unreachable"
-        assert row_counts(app) == before
+        # each refused call wrote its login event and nothing else
+        assert row_counts(app) == {**before, "login_events": before["login_events"] + 5}
+        with app.app_context():
+            outcomes = db.session.scalars(select(LoginEvent.outcome).order_by(LoginEvent.id)).all()
+        assert outcomes[-5:] == ["service_unavailable"] * 4 + ["invalid_login_code"]
+        before = row_counts(app)
 
-        # Signing in works (its rate limit counted in memory) and keeps its session and audit rows.
+        # Signing in works (its rate limit counted in memory) and keeps its session and audit rows; the dashboard's
+        # counts come from the database.
         browser = sign_in_over_http(server.url, "boss", PASSWORD)
-        assert "WeChat error counts are unavailable" in browser.get(f"{server.url}/", timeout=10).text
+        assert "WeChat errors, last 24 hours" in browser.get(f"{server.url}/", timeout=10).text
         after = row_counts(app)
         assert after == {
             **before,

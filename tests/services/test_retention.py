@@ -17,6 +17,7 @@ from console.models import (
     AdminAccount,
     AuditEvent,
     ConsoleSession,
+    LoginEvent,
     OneTimeCode,
     SignInFailure,
     User,
@@ -31,6 +32,7 @@ MODELS = {
     "access tokens": AccessToken,
     "console sessions": ConsoleSession,
     "sign-in failures": SignInFailure,
+    "login events": LoginEvent,
 }
 
 
@@ -88,6 +90,9 @@ def seed(app, harness, copies: int = 1) -> Seeded:
         def failure(failed_at, locked_until=None):
             return SignInFailure(username="boss", address="192.0.2.1", failed_at=failed_at, locked_until=locked_until)
 
+        def login_event(created_at):
+            return LoginEvent(call="login", outcome="ok", user_id=user_id, created_at=created_at)
+
         for _ in range(copies):
             add("one-time codes", code(earlier), dead=True)  # expired
             add("one-time codes", code(later), dead=False)
@@ -104,6 +109,10 @@ def seed(app, harness, copies: int = 1) -> Seeded:
             add("sign-in failures", failure(now - timedelta(minutes=59)), dead=False)  # still slows the account
             # old, but carrying a lock still in force (only if the lock outlasts the windows; kept all the same)
             add("sign-in failures", failure(now - timedelta(minutes=61), now + timedelta(minutes=1)), dead=False)
+            # older than LOGIN_EVENTS_DAYS (30 in tests)
+            add("login events", login_event(now - timedelta(days=30, seconds=1)), dead=True)
+            add("login events", login_event(now - timedelta(days=29, hours=23)), dead=False)
+            add("login events", login_event(now - timedelta(days=45)), dead=True)
         db.session.commit()
     return seeded
 
@@ -119,7 +128,13 @@ def test_purge_deletes_what_has_expired_and_keeps_what_is_still_needed(app, harn
     with app.app_context():
         deleted = purge()
 
-    assert deleted == {"one-time codes": 3, "access tokens": 2, "console sessions": 2, "sign-in failures": 1}
+    assert deleted == {
+        "one-time codes": 3,
+        "access tokens": 2,
+        "console sessions": 2,
+        "sign-in failures": 1,
+        "login events": 2,
+    }
     assert deleted == seeded.dead
     assert remaining(app) == seeded.live
 

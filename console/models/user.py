@@ -49,6 +49,11 @@ class User(Model):
         """Whether the account may no longer sign in."""
         return self.status == USER_DISABLED
 
+    @property
+    def last_login_at(self) -> datetime | None:
+        """The user's latest login through any of their WeChat bindings (None: never)."""
+        return max((binding.last_login_at for binding in self.bindings if binding.last_login_at), default=None)
+
 
 class Corp(Model):
     """An organisation a user can act in; `slug` is the public corpId."""

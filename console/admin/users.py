@@ -138,8 +138,9 @@ def users_edit(user_id: int):
         else:
             flash(f"Saved {user.name}'s {' and '.join(changed)}." if changed else "Nothing changed.", "success")
             return redirect(url_for(".users_detail", user_id=user.id))
-    status = 400 if form.errors else 200
-    return render_template("admin/user_edit.html", user=user, form=form), status
+    # refused input is shown on the form, as the console's other edit pages do (a 400 page is a console error in
+    # the browser)
+    return render_template("admin/user_edit.html", user=user, form=form)
 
 
 @bp.route("/users/<int:user_id>/bindings/<int:method_id>/unbind", methods=["GET", "POST"])

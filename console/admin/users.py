@@ -23,7 +23,6 @@ from console.models import LoginMethod, User
 from console.services import api_tokens, bindings, corps, user_data, users
 from console.services.login_methods import list_methods
 
-
 # The query keys that select users (the export link carries them as typed, so an invalid one is refused there too).
 FILTERS = ("q", "login_method", "status", "corp", "since", "until")
 

@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import MaxLen, MinLen
 from flask_sqlalchemy.pagination import SelectPagination
 from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError
 from sqlalchemy import and_, any_, column, func, or_, select, table, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from console.database import end_read, rows_changed, transaction
 from console.errors import LoginError
@@ -157,7 +158,7 @@ def _last_login_between(since: date | None, until: date | None) -> list:
     """The user's latest login falls on the days since..until (UTC): one login in the range and none after it."""
     start = midnight(since) if since else None
     end = midnight(until + timedelta(days=1)) if until and until < date.max else None  # the last day bounds nothing
-    in_range = [WeChatBinding.last_login_at.is_not(None)]
+    in_range: list[ColumnElement[bool]] = [WeChatBinding.last_login_at.is_not(None)]
     if start is not None:
         in_range.append(WeChatBinding.last_login_at >= start)
     if end is not None:
@@ -371,7 +372,7 @@ def export_users(query: UserQuery) -> Iterator[str]:
     conditions = _conditions(query, dialect)
     with transaction():
         rows = db.session.scalar(select(func.count()).select_from(select(User.id).where(*conditions).subquery()))
-        filters = {EXPORT_FILTER_DETAILS[key]: value for key, value in query.filter_args().items()}
+        filters: dict[str, Any] = {EXPORT_FILTER_DETAILS[key]: value for key, value in query.filter_args().items()}
         record("user.export", rows=rows, **filters)
     return _users_csv(conditions)
 

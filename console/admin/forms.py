@@ -20,7 +20,8 @@ from console.models import ROLES
 from console.services.console_accounts import USERNAME_MAX
 from console.services.inputs import MAX_ID
 from console.services.login_methods import APP_ID_MAX, APP_SECRET_MAX, NAME_MAX, TITLE_MAX
-from console.services.users import PAGE_SIZES
+from console.services.users import NAME_MAX as USER_NAME_MAX
+from console.services.users import PAGE_SIZES, PHONE_INPUT_MAX, SINCE_LABEL, STATUSES, UNTIL_LABEL
 
 MAX_UPLOAD = 256 * 1024
 
@@ -195,3 +196,31 @@ class UserSearchForm(FlaskForm):
     )
     dir = SelectField("Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")])
     per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])
+
+
+class UserFilterForm(FlaskForm):
+    """The user list's filters, read from the query string; the login method and corp choices are the view's."""
+
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    login_method = SelectField("Login method", default="", validate_choice=True)
+    status = SelectField(
+        "Status", default="", choices=[SelectChoice("", "any")] + [SelectChoice(status) for status in STATUSES]
+    )
+    corp = SelectField("Corp", default="", validate_choice=True)
+    since = DateField(SINCE_LABEL, validators=[Optional()])
+    until = DateField(UNTIL_LABEL, validators=[Optional()])
+
+
+class ProfileForm(FlaskForm):
+    """A user's name and phone as support edits them; the service holds their rules."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=USER_NAME_MAX)])
+    phone = StringField(
+        "Phone",
+        validators=[Optional(), Length(max=PHONE_INPUT_MAX)],
+        description="A Chinese mobile (13800138000) or + and the country code (+14155550123); empty: no phone.",
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    submit = SubmitField("Save")

@@ -1,29 +1,89 @@
-"""Users (support and admin): search, a user's page, unbind, bind tickets, corps, tokens, disable."""
+"""Users (support and admin): search and filters, the CSV export, a user's page, editing a profile, unbind,
+bind tickets, corps, tokens, sign out everywhere, disable."""
 
 from __future__ import annotations
 
 import segno
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from markupsafe import Markup
 from wtforms import SelectChoice
 
 from console.admin import bp, run_action, show_refusal
-from console.admin.forms import MembershipForm, TicketForm, UnbindForm, UserSearchForm
+from console.admin.forms import (
+    MembershipForm,
+    ProfileForm,
+    TicketForm,
+    UnbindForm,
+    UserFilterForm,
+    UserSearchForm,
+)
 from console.errors import Refused
 from console.extensions import db
 from console.models import LoginMethod, User
 from console.services import api_tokens, bindings, corps, login_events, user_data, users
 from console.services.login_methods import list_methods
 
+# The query keys that select users (the export link carries them as typed, so an invalid one is refused there too).
+FILTERS = ("q", "login_method", "status", "corp", "since", "until")
 
-@bp.get("/users")
-def users_list():
-    """Users matching every search term, with a whitelisted sort and page size; pager links keep the query."""
-    query = users.UserQuery.from_args(request.args)
+
+def _user_filters() -> tuple[UserFilterForm, users.UserQuery]:
+    """The filter form read from the query string, and the query it stands for (invalid filters left out, and
+    shown as invalid by the form)."""
+    form = UserFilterForm(formdata=request.args)
+    form.login_method.choices = [SelectChoice("", "any")] + [
+        SelectChoice(method.name, f"{method.title} ({method.name})") for method in list_methods()
+    ]
+    form.corp.choices = [SelectChoice("", "any")] + [
+        SelectChoice(corp.slug, f"{corp.name} ({corp.slug})") for corp in corps.list_corps()
+    ]
+    form.validate()
+    if not (form.since.errors or form.until.errors):
+        try:
+            users.check_last_login_range(form.since.data, form.until.data)
+        except Refused as refusal:  # both ends are at fault: either may be the typo
+            form.since.errors.append(refusal.message)
+            form.until.errors.append(refusal.message)
+    filters = {field.name: None if field.errors else field.data or None for field in form}
+    return form, users.UserQuery.from_args(request.args, **filters)
+
+
+def _users_page(filter_form: UserFilterForm, query: users.UserQuery, export_refused: str | None = None, status=200):
     form = UserSearchForm(
         formdata=None, q=query.q, sort=query.sort, dir="desc" if query.desc else "asc", per_page=str(query.per_page)
     )
-    return render_template("admin/users.html", form=form, query=query, page=users.search_users(query))
+    export_args = {name: request.args[name] for name in FILTERS if request.args.get(name)}
+    return render_template(
+        "admin/users.html",
+        form=form,
+        filter_form=filter_form,
+        query=query,
+        page=users.search_users(query),
+        export_args=export_args,
+        export_refused=export_refused,
+    ), status
+
+
+@bp.get("/users")
+def users_list():
+    """Users matching every search term and filter, with a whitelisted sort and page size; pager links keep them."""
+    return _users_page(*_user_filters())
+
+
+@bp.get("/users.csv")
+def users_export():
+    """The filtered users as a CSV file, audited; an invalid filter is refused with the page, before any byte."""
+    form, query = _user_filters()
+    invalid = [str(field.label.text) for field in form if field.errors]
+    if invalid:
+        fields = ", ".join(invalid)
+        refused = f"Nothing was exported: fix the filter{'s' * (len(invalid) > 1)} {fields}."
+        return _users_page(form, query, refused, 400)
+    return Response(
+        stream_with_context(users.export_users(query)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=users.csv"},
+    )
 
 
 def _ticket_form(user: User) -> TicketForm:
@@ -65,6 +125,24 @@ def _user_page(user: User, ticket_form=None, membership_form=None, status: int =
 def users_detail(user_id: int):
     """A user's profile, corps, WeChat bindings (never a session key), live tokens, recent activity and history."""
     return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def users_edit(user_id: int):
+    """Edit a user's name and phone; the audit log keeps both values before and after."""
+    user = db.get_or_404(User, user_id)
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            changed = users.update_profile(user, form.name.data, form.phone.data)
+        except Refused as refusal:
+            show_refusal(refusal, form)
+        else:
+            flash(f"Saved {user.name}'s {' and '.join(changed)}." if changed else "Nothing changed.", "success")
+            return redirect(url_for(".users_detail", user_id=user.id))
+    # refused input is shown on the form, as the console's other edit pages do (a 400 page is a console error in
+    # the browser)
+    return render_template("admin/user_edit.html", user=user, form=form)
 
 
 @bp.route("/users/<int:user_id>/bindings/<int:method_id>/unbind", methods=["GET", "POST"])
@@ -156,6 +234,15 @@ def users_revoke_token(user_id: int, token_id: int):
     """Revoke one of the user's access tokens."""
     user = db.get_or_404(User, user_id)
     return _act(user, lambda: api_tokens.revoke_token(user, token_id), "Revoked the access token.")
+
+
+@bp.post("/users/<int:user_id>/sign-out-everywhere")
+def users_sign_out_everywhere(user_id: int):
+    """Revoke every access token of the user and void their pending loginCodes and bind tickets."""
+    user = db.get_or_404(User, user_id)
+    revoked, _ = users.sign_out_everywhere(user)
+    flash(f"Signed {user.name} out everywhere: {revoked} access token(s) revoked.", "success")
+    return redirect(url_for(".users_detail", user_id=user.id))
 
 
 @bp.post("/users/<int:user_id>/disable")

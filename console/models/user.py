@@ -38,7 +38,7 @@ class User(Model):
     name: Mapped[str] = mapped_column(String(64), index=True)  # sorting by name
     avatar_url: Mapped[str | None] = mapped_column(String(512))
     phone: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=USER_ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=USER_ACTIVE, index=True)  # the list's status filter
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # sorting by date
 
     bindings = relationship("WeChatBinding", back_populates="user", cascade="all, delete-orphan")
@@ -48,6 +48,11 @@ class User(Model):
     def is_disabled(self) -> bool:
         """Whether the account may no longer sign in."""
         return self.status == USER_DISABLED
+
+    @property
+    def last_login_at(self) -> datetime | None:
+        """The user's latest login through any of their WeChat bindings (None: never)."""
+        return max((binding.last_login_at for binding in self.bindings if binding.last_login_at), default=None)
 
 
 class Corp(Model):

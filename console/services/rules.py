@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -93,3 +94,12 @@ def checked(rule_type: Any, value: object, label: str = "") -> Any:
         return _adapter(rule_type).validate_python(value)
     except ValidationError as error:
         raise refusal(error, rule_type, {"": label}) from None
+
+
+def ordered_dates(since: date | None, until: date | None, since_label: str, until_label: str) -> None:
+    """Refuse a date range whose start is after its end, naming both ends: such a filter would match nothing."""
+    if since is not None and until is not None and since > until:
+        raise Refused(
+            f"{since_label} ({since.isoformat()}) is after {until_label} ({until.isoformat()}): "
+            "swap the dates or clear one."
+        )

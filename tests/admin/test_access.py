@@ -27,6 +27,9 @@ ADMIN_ONLY = {
     "admin.corps_rename",
     "admin.simulator_register",
 }
+# User data that support changes or takes away as well as admins: editing a profile, signing a user out
+# everywhere, the users' CSV export.
+SUPPORT_AND_ADMIN = {"admin.users_edit", "admin.users_sign_out_everywhere", "admin.users_export"}
 
 
 @pytest.fixture
@@ -58,12 +61,13 @@ def console_urls(app, rows):
 
 def test_the_walk_covers_every_console_blueprint(app, rows):
     endpoints = {endpoint for endpoint, _, _ in console_urls(app, rows)}
-    assert endpoints >= ADMIN_ONLY | {
+    assert endpoints >= ADMIN_ONLY | SUPPORT_AND_ADMIN | {
         "admin.dashboard_index",
         "admin.users_unbind",
         "admin.activity_list",
         "auth.sign_out",
     }
+    assert not ADMIN_ONLY & SUPPORT_AND_ADMIN
     assert {endpoint.split(".")[0] for endpoint in endpoints} == {"admin", "auth"}
 
 
@@ -90,6 +94,15 @@ def test_support_accounts_see_every_other_console_page(app, rows, support):
     for endpoint, method, url in console_urls(app, rows):
         if endpoint not in ADMIN_ONLY and method == "GET":
             assert support.get(url).status_code == 200, (endpoint, url)
+
+
+def test_support_may_edit_users_sign_them_out_and_export_them(app, rows, support):
+    checked = set()
+    for endpoint, method, url in console_urls(app, rows):
+        if endpoint in SUPPORT_AND_ADMIN:
+            assert support.open(url, method=method).status_code in (200, 302, 400), (endpoint, method, url)
+            checked.add(endpoint)
+    assert checked == SUPPORT_AND_ADMIN
 
 
 def test_support_navigation_leaves_out_admin_pages(support, admin):

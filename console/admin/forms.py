@@ -164,18 +164,57 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
 
 
+class SaidIntegerField(IntegerField):
+    """An IntegerField whose refusal of text that is no number says what to type."""
+
+    def __init__(self, *args, unreadable: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unreadable = unreadable
+
+    def process_formdata(self, valuelist):
+        """Read the number; text that is none is refused with this field's own sentence."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.unreadable) from None
+
+
+class SaidDateField(DateField):
+    """A DateField whose refusal of text that is no date says how to write one."""
+
+    def process_formdata(self, valuelist):
+        """Read the date; text that is none is refused with a sentence that shows the format."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Type a date as YYYY-MM-DD, e.g. 2025-03-01.") from None
+
+
 class AuditFilterForm(FlaskForm):
-    """The audit log's filters, read from the query string."""
+    """The audit log's filters, read from the query string (the service says which can match nothing)."""
 
     class Meta:
         csrf = False  # a GET search changes nothing
 
     action = SelectField("Action", validate_choice=False)
-    actor = StringField("Actor", validators=[Optional(), Length(max=128)])
-    user_id = IntegerField("User id", validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
-    login_method = StringField("Login method", validators=[Optional(), Length(max=64)])
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    actor = StringField(
+        "Actor",
+        validators=[Optional(), Length(max=128, message="At most 128 characters.")],
+        render_kw={"placeholder": "account or login method"},
+    )
+    user_id = SaidIntegerField(
+        "User id",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="A user id is a whole number from 1 up, as on the user's page."),
+        ],
+        unreadable="A user id is a whole number, e.g. 42, as on the user's page.",
+    )
+    login_method = StringField(
+        "Login method", validators=[Optional(), Length(max=64, message="At most 64 characters (an instance name).")]
+    )
+    since = SaidDateField("From", validators=[Optional()])
+    until = SaidDateField("To", validators=[Optional()])
 
 
 class UserSearchForm(FlaskForm):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -36,12 +38,14 @@ def _stripped(value):
 
 
 class MethodForm(FlaskForm):
-    """A login method's settings; the appSecret field is never filled back in."""
+    """A login method's settings; the appSecret field is never filled back in (an unsaved one is kept sealed)."""
 
     name = StringField(
         "Instance name",
         validators=[InputRequired(), Length(max=NAME_MAX)],
-        description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.",
+        # Bootstrap-Flask renders a description as HTML: the placeholder <name> must be escaped to be seen.
+        description=Markup("<code>auths.loginTypes.&lt;name&gt;</code>: a letter, then letters, digits or _. ")
+        + "It cannot change later.",
     )
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
     app_id = StringField(
@@ -54,6 +58,8 @@ class MethodForm(FlaskForm):
     enabled = BooleanField("Enabled", default=True)
     link_by_unionid = BooleanField("Link WeChat users to an existing account by unionId", default=True)
     default_corp_id = SelectField("Default corp of new users", coerce=_none_for_zero, validate_choice=True)
+    # The appSecret typed before the page was re-rendered (Check credentials, a refusal), sealed by the service.
+    kept_secret = HiddenField(validators=[Optional(), Length(max=4096)])
     save = SubmitField("Save")
     check = SubmitField("Check credentials", render_kw={"formnovalidate": True})
 

@@ -7,10 +7,9 @@ import io
 from flask import flash, redirect, render_template, send_file, url_for
 from wtforms import SelectChoice
 
-from console.admin import admin_required, bp, show_refusal
+from console.admin import admin_required, bp, found, show_refusal
 from console.admin.forms import DeleteMethodForm, ExportForm, ImportForm, MethodForm
 from console.errors import Refused
-from console.extensions import db
 from console.models import LoginMethod
 from console.seed import instance_dir
 from console.services import login_methods as methods
@@ -130,7 +129,7 @@ def login_methods_create():
 @admin_required
 def login_methods_edit(method_id: int):
     """Edit a login method; a blank appSecret keeps the stored one."""
-    method = db.get_or_404(LoginMethod, method_id)
+    method = found(LoginMethod, method_id, "login method")
     form = _method_form(method)
 
     def save(settings):
@@ -144,7 +143,7 @@ def login_methods_edit(method_id: int):
 @admin_required
 def login_methods_delete(method_id: int):
     """Delete a login method; with bindings only once confirmed, unbinding each user."""
-    method = db.get_or_404(LoginMethod, method_id)
+    method = found(LoginMethod, method_id, "login method")
     form = DeleteMethodForm()
     if form.validate_on_submit():
         try:
@@ -186,7 +185,7 @@ def login_methods_import():
 @admin_required
 def login_methods_export(method_id: int):
     """Download the login method as a zip in the seed's directory format."""
-    method = db.get_or_404(LoginMethod, method_id)
+    method = found(LoginMethod, method_id, "login method")
     form = ExportForm()
     if not form.validate_on_submit():
         return redirect(url_for(".login_methods_edit", method_id=method.id))

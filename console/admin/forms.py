@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from console.models import ROLES
+from console.models import ROLE_SUPPORT, ROLES
 from console.services.console_accounts import USERNAME_MAX
 from console.services.inputs import MAX_ID
 from console.services.login_methods import APP_ID_MAX, APP_SECRET_MAX, NAME_MAX, TITLE_MAX
@@ -146,7 +146,10 @@ class AccountForm(FlaskForm):
     username = StringField(
         "Username", validators=[InputRequired(), Length(max=USERNAME_MAX)], render_kw={"autocomplete": "off"}
     )
-    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
+    # Least privilege first: a new account is support unless the admin says otherwise.
+    role = SelectField(
+        "Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True, default=ROLE_SUPPORT
+    )
     password = PasswordField(
         "Password", validators=[InputRequired(), Length(max=256)], render_kw={"autocomplete": "new-password"}
     )

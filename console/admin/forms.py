@@ -78,10 +78,22 @@ class ImportForm(FlaskForm):
         validators=[InputRequired(), Length(max=NAME_MAX)],
         description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.",
     )
-    element = FileField("e.json", validators=[FileRequired(), FileSize(MAX_UPLOAD)])
+    element = FileField(
+        "e.json",
+        validators=[
+            FileRequired("Choose the instance's e.json file."),
+            FileSize(MAX_UPLOAD, message=f"e.json can be {MAX_UPLOAD // 1024} KB at most: this file is larger."),
+        ],
+    )
     config = FileField(
         "Business configuration file (the one frontBundleEntry names)",
-        validators=[FileRequired(), FileSize(MAX_UPLOAD)],
+        validators=[
+            FileRequired("Choose the business configuration file that e.json's frontBundleEntry names."),
+            FileSize(
+                MAX_UPLOAD,
+                message=f"The configuration file can be {MAX_UPLOAD // 1024} KB at most: this one is larger.",
+            ),
+        ],
     )
     update = BooleanField(
         "Overwrite the login method of that name if it exists (an absent appSecret keeps the stored one)"

@@ -241,12 +241,17 @@ def _signed_in_account():
     return account if account is not None and account.is_authenticated else None
 
 
+def _werkzeug(cls: type) -> bool:
+    return cls.__module__ == "werkzeug.exceptions"
+
+
 def http_error_page(error: HTTPException) -> Response:
     """A 4xx page in the console's words: the error's own description when a view gave one, else the table's."""
     status = error.code or 500
     title, message = PAGE_ERRORS.get(status, (error.name, error.description or ""))
     title = getattr(error, "page_title", title)
-    stock = next((cls.description for cls in type(error).__mro__ if cls.__module__ == "werkzeug.exceptions"), None)
+    # Werkzeug's own sentence for this kind of error: what a view that gave none leaves in place
+    stock = next((getattr(cls, "description", None) for cls in type(error).__mro__ if _werkzeug(cls)), None)
     if error.description and error.description != stock:
         message = error.description  # the view's own sentence, e.g. "No user #42."
     if isinstance(error, CSRFError):

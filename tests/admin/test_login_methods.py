@@ -515,3 +515,15 @@ def test_export_is_a_zip_in_the_seed_format_with_the_secret_only_when_ticked(app
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login_method.export"))
         assert event.details == {"includeSecret": tick}
+
+
+def test_checking_the_right_secret_typed_again_shows_it_nowhere(admin, harness):
+    """The leak detector (tests/conftest.py) fails this test if the secret WeChat knows reaches the page."""
+    method = harness.add_method(name="shopLogin")
+    response = admin.post(
+        f"/login-methods/{method.id}",
+        data=method_form(name=None, app_id=method.app_id, app_secret=method.secret, check="y"),
+    )
+    page = response.get_data(as_text=True)
+    assert "the appSecret you typed (****cdef). It is not saved yet: press Save to keep it." in page
+    assert method.secret not in page

@@ -48,7 +48,7 @@ class Checkout(type(Path())):  # type: ignore[misc]  # Path's concrete class, wi
 def checkout(tmp_path_factory):
     """A checkout after `make run`'s setup: db upgrade and demo-setup, as the Makefile runs them."""
     root = Checkout(tmp_path_factory.mktemp("checkout"))
-    for name in ("console", "templates", "static", "wsgi.py"):
+    for name in ("console", "templates", "static", "translations", "wsgi.py"):
         (root / name).symlink_to(ROOT / name)
     demo = {"CONSOLE_DEMO": "1", "WECHAT_SIMULATOR": "1"}
     assert run(root, "db", "upgrade", **demo).returncode == 0
@@ -107,7 +107,7 @@ def test_the_app_itself_never_starts_on_the_demo_keys(checkout):
 
 
 def test_a_checkout_where_make_run_never_ran_needs_its_secrets(tmp_path):
-    for name in ("console", "templates", "static", "wsgi.py"):
+    for name in ("console", "templates", "static", "translations", "wsgi.py"):
         (tmp_path / name).symlink_to(ROOT / name)
     result = run(tmp_path, "login-methods", "list")
     assert result.returncode == 1 and "SECRET_KEY is not set" in result.stderr

@@ -9,7 +9,7 @@ lock in force stays in force. (Only names of the username rule, all ASCII, were 
 Python's agree on them.)
 
 Revision ID: 0009
-Revises: 0005 (the lead re-chains it at merge)
+Revises: 0010 (main holds 0010, 0005 before it; the lead re-chains at merge)
 """
 
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -167,7 +167,7 @@ def create_login_method() -> LoginMethod:
     db.session.add(corp)
     db.session.flush()
     method = LoginMethod(
-        name=METHOD_NAME, title="Benchmark", app_id="wxbench0000000001", allow_register=True, default_corp_id=corp.id
+        name=METHOD_NAME, title="Benchmark", app_id="wxbe0c000000000001", allow_register=True, default_corp_id=corp.id
     )
     set_app_secret(method, secrets.token_hex(16))
     db.session.add(method)

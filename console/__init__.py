@@ -32,7 +32,9 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
         template_folder=os.path.join(root, "templates"),
         static_folder=os.path.join(root, "static"),
     )
-    app.config.update(load_config(app.instance_path, os.environ if environ is None else environ))
+    if environ is None:
+        environ = _command_line_environ(app.instance_path)
+    app.config.update(load_config(app.instance_path, environ))
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it: answers keep the contract's order
     if config:
@@ -45,6 +47,21 @@ def create_app(config: dict | None = None, environ=None) -> ConsoleApp:
     register_errors(app)
     register_cli(app)
     return app
+
+
+def _command_line_environ(instance_path: str):
+    """os.environ; for a `flask --app wsgi ...` command in the demo's checkout with nothing set, the demo's."""
+    import click
+
+    from console.config import demo_checkout_environ
+
+    if click.get_current_context(silent=True) is None:  # not the flask command: gunicorn, a script, the tests
+        return os.environ
+    demo = demo_checkout_environ(instance_path, os.environ)
+    if demo is None:
+        return os.environ
+    click.echo("(the demo's configuration, as under make run: instance/ holds its keys and database)", err=True)
+    return demo
 
 
 def register_logging(app: ConsoleApp) -> None:

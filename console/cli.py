@@ -20,6 +20,9 @@ from console.services.console_accounts import check_username, create_account, fi
 from console.services.login_methods import binding_counts, find_login_method, list_methods
 from console.services.retention import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, purge
 
+# The flask command as typed in the checkout after `make run` (the virtual environment is not on the shell's PATH).
+FLASK_COMMAND = ".venv/bin/flask --app wsgi"
+
 
 def audited(command):
     """Name the CLI and the operator as the actor of the command's audit events."""
@@ -76,7 +79,7 @@ def reset_password_command(username: str, password_stdin: bool):
     """Give console account USERNAME a new password; its sessions end and its locks are lifted."""
     account = find_account(username)  # before the prompt: an unknown name costs no typing
     reset_password(account, read_password(password_stdin))
-    click.echo(f"Set a new password for {username!r}: its sessions are ended and its locks lifted.")
+    click.echo(f"Set a new password for {account.username!r}: its sessions are ended and its locks lifted.")
 
 
 @click.command("unlock")
@@ -86,8 +89,9 @@ def reset_password_command(username: str, password_stdin: bool):
 @one_line_errors
 def unlock_command(username: str):
     """Lift every lock on console account USERNAME, and its slowdown, after failed sign-ins."""
-    forgotten = unlock(find_account(username))
-    click.echo(f"Unlocked {username!r}: {forgotten} failed sign-in(s) forgotten.")
+    account = find_account(username)
+    forgotten = unlock(account)
+    click.echo(f"Unlocked {account.username!r}: {forgotten} failed sign-in(s) forgotten.")
 
 
 @click.command("purge")
@@ -194,8 +198,9 @@ def demo_setup():
     if setup.admin_password:
         click.echo(f"  Sign in:   admin / {setup.admin_password}   (shown this once: note it now)")
     else:
-        click.echo("  Sign in:   with your console account (the demo admin's password was shown on the first run;")
-        click.echo("             `flask --app wsgi create-admin NAME` adds another)")
+        click.echo("  Sign in:   with your console account (the demo admin's password was shown on the first run)")
+        click.echo(f"  Lost it?   {FLASK_COMMAND} reset-password admin   (in another shell, here)")
+    click.echo(f"  Accounts:  {FLASK_COMMAND} create-admin NAME [--role support]")
     if setup.method is not None:
         click.echo(f"  Try it:    sign in, then open {base}/simulator and press '1. Log in': a simulated WeChat user")
         click.echo(

@@ -166,6 +166,27 @@ def _one_line(error: ErrorDetails, values: Mapping[str, str]) -> str:
     return f"{field.upper()} {rule}, not {values[field]!r}"
 
 
+# The files `make run` generates into the instance folder: together they are the demo's configuration.
+DEMO_SECRET_FILES = ("secret_key", "encryption_keys")
+# Any of these set says the command is meant for another configuration than the demo's.
+NOT_THE_DEMO = ("CONSOLE_DEMO", "SECRET_KEY", "ENCRYPTION_KEYS", "DATABASE_URL")
+
+
+def demo_checkout_environ(instance_path: str, environ: Mapping[str, str]) -> Mapping[str, str] | None:
+    """The environment a `flask --app wsgi ...` command runs with in a checkout where `make run` set up the demo and
+    the shell sets nothing of its own: the demo's (CONSOLE_DEMO=1, as make run exports it), so the commands the
+    README prints work as typed. None when the shell configures anything, or `make run` never ran here.
+
+    Only the flask command reads this (never gunicorn, which refuses to start without its secrets), and with no
+    DATABASE_URL it can only reach the demo's own database, instance/console.db.
+    """
+    if any(environ.get(name) for name in NOT_THE_DEMO):
+        return None
+    if not all((Path(instance_path) / name).is_file() for name in DEMO_SECRET_FILES):
+        return None
+    return {**environ, "CONSOLE_DEMO": "1"}
+
+
 def load_config(instance_path: str, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Build the Flask config mapping from the environment; raise ConfigError naming a bad variable."""
     instance = Path(instance_path)

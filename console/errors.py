@@ -15,6 +15,7 @@ import sqlalchemy.exc
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_babel import gettext
 from flask_login import AnonymousUserMixin
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from console.i18n import N_
@@ -195,26 +196,67 @@ def error_response(error: LoginError) -> Response:
     return response
 
 
-def error_page(status: int, title: str, message: str) -> Response:
-    """The console's error page, rendered from nothing: no database, no cache, no signed-in account.
+# The console's words for the HTTP errors people meet, used when the error carries Werkzeug's stock description.
+PAGE_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The console could not read what your browser sent. Go back, reload the page and try again."),
+    403: ("Not allowed", "Your account may not open this page. Ask an admin if you need something done here."),
+    404: ("Not found", "There is no page at this address. Check the link, or start again from the dashboard."),
+    405: ("Not allowed", "This page cannot be used that way. Go back and use the page's own buttons."),
+    413: ("Too large", "What you sent is larger than the console accepts (1 MB). Send a smaller file."),
+    429: ("Too many requests", "Too many requests from your address: wait a minute, then try again."),
+}
+
+
+def error_page(status: int, title: str, message: str, account=None) -> Response:
+    """The console's error page, rendered from nothing: no database, no cache.
 
     Flask's render_template would run every context processor, and Flask-Login's loads the signed-in account from
-    the database: the very thing that may be down. So the template gets what it needs and an anonymous visitor.
+    the database: the very thing that may be down. So the template gets what it needs, and the signed-in account
+    only when the request had already loaded it (`account`), to show the console's navigation; should that fail,
+    the page is drawn for an anonymous visitor.
     """
     template = current_app.jinja_env.get_template("errors/error.html")
-    html = template.render(
-        config=current_app.config,
-        request=request,
-        g=g,
-        current_user=AnonymousUserMixin(),
-        status=status,
-        title=title,
-        message=message,
-    )
+    values = {"config": current_app.config, "request": request, "g": g, "status": status, "title": title}
+    try:
+        html = template.render(**values, message=message, current_user=account or AnonymousUserMixin())
+    except Exception:
+        if account is None:
+            raise
+        html = template.render(**values, message=message, current_user=AnonymousUserMixin())
     response = current_app.response_class(html, status=status, mimetype="text/html")
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
+
+
+def _signed_in_account():
+    """The signed-in console account, for a 4xx page's navigation: the one the request already loaded (Flask-Login
+    keeps it in g), else read now; None for a visitor, or when it cannot be read (the page then draws without it)."""
+    if "_login_user" not in g:
+        try:
+            current_app.login_manager._load_user()  # type: ignore[attr-defined]  # how current_user loads it
+        except Exception:  # whatever failed, an error page must still be drawn
+            return None
+    account = g.get("_login_user")
+    return account if account is not None and account.is_authenticated else None
+
+
+def _werkzeug(cls: type) -> bool:
+    return cls.__module__ == "werkzeug.exceptions"
+
+
+def http_error_page(error: HTTPException) -> Response:
+    """A 4xx page in the console's words: the error's own description when a view gave one, else the table's."""
+    status = error.code or 500
+    title, message = PAGE_ERRORS.get(status, (error.name, error.description or ""))
+    title = getattr(error, "page_title", title)
+    # Werkzeug's own sentence for this kind of error: what a view that gave none leaves in place
+    stock = next((getattr(cls, "description", None) for cls in type(error).__mro__ if _werkzeug(cls)), None)
+    if error.description and error.description != stock:
+        message = error.description  # the view's own sentence, e.g. "No user #42."
+    if isinstance(error, CSRFError):
+        title, message = "Form expired", f"{error.description} Reload the page, then send the form again."
+    return error_page(status, title, message, _signed_in_account() if status < 500 else None)
 
 
 def unavailable_response(dependency: str, error: BaseException) -> Response:
@@ -253,7 +295,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         status = error.code or 500
         if not _wants_json():
-            return error_page(status, error.name, error.description or "")
+            return http_error_page(error)
         code = HTTP_STATUS_TO_CODE.get(status, "invalid_request" if status < 500 else "internal_error")
         message = None
         if status == 413:

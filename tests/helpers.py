@@ -120,7 +120,7 @@ class Simulator:
     def new_app_id(self) -> str:
         """An app id this simulator has never seen: it serves the whole session, each test adds its apps."""
         self.apps_made += 1
-        return f"wxtest{self.apps_made:012d}"
+        return f"wx{self.apps_made:016x}"  # a real appId's form: wx and 16 lowercase hex characters
 
     def register_app(self, app_id: str, secret: str, open_platform: str | None = None) -> None:
         response = requests.put(

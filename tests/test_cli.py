@@ -130,8 +130,13 @@ def counts(app):
         ),
         (None, "{broken", "is not valid JSON"),
         (None, {"authConfig": {"appSecret": "x"}}, "authConfig.appId must be"),
-        (None, {"authConfig": {"appId": "wx1", "appSecret": ""}}, "authConfig.appSecret is required"),
-        (None, {"authConfig": {"appId": "wx1"}}, "authConfig.appSecret is required"),
+        (None, {"authConfig": {"appId": "wx1234567890abcdef", "appSecret": ""}}, "authConfig.appSecret is required"),
+        (None, {"authConfig": {"appId": "wx1234567890abcdef"}}, "authConfig.appSecret is required"),
+        (
+            None,
+            {"authConfig": {"appId": "z" * 64, "appSecret": "x"}},
+            "authConfig.appId must be a mini program's appId",
+        ),
         (None, {"other": 1}, "authConfig is required"),
     ],
 )
@@ -148,6 +153,10 @@ def test_a_bad_directory_exits_non_zero_with_one_line_and_changes_nothing(app, c
 
 
 WECHAT_MINI = "auths.loginTypes.WeChatMiniType"
+APP_ID_RULE = (
+    "authConfig.appId must be a mini program's appId: wx and 16 characters 0-9 or a-f, e.g. wx1234567890abcdef "
+    "(copy it from mp.weixin.qq.com, Development → Development settings)"
+)
 TYPES_RULE = "e.json: type must be one of {types}, not "  # the Types registered when the file is read
 
 
@@ -198,15 +207,16 @@ def auth_config(**auth) -> dict:
         (
             e_json(),
             auth_config(appId=7),
-            "authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)",
+            APP_ID_RULE,
             "app_id",
         ),
         (
             e_json(),
             auth_config(appId="wx1\n"),
-            "authConfig.appId must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)",
+            APP_ID_RULE,
             "app_id",
         ),
+        (e_json(), auth_config(appId="your_mini_program_app_id"), APP_ID_RULE, "app_id"),  # the seed's placeholder
         (
             e_json(),
             auth_config(appSecret="  "),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect
+from flask import Blueprint, flash, redirect
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from console.auth.views import name_console_actor
 from console.errors import Refused
-from console.extensions import login_manager
+from console.extensions import db, login_manager
 from console.models import utcnow
 
 bp = Blueprint("admin", __name__)
@@ -25,16 +26,31 @@ def require_sign_in():
     return None
 
 
+class AdminsOnly(Forbidden):
+    """403 for a support account on a page that configures the service, said as such."""
+
+    page_title = "Admins only"
+    description = (
+        "This page is for admin accounts: they configure login methods, corps and console accounts. Your support "
+        "account finds users, unbinds them and issues bind tickets; ask an admin if you need something changed here."
+    )
+
+
 def admin_required(view):
-    """Refuse support accounts (403) on pages that configure the service."""
+    """Refuse support accounts (403, a page that says it is for admins) on pages that configure the service."""
 
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         if not current_user.is_admin:
-            abort(403)
+            raise AdminsOnly()
         return view(*args, **kwargs)
 
     return guarded
+
+
+def found(model, ident: int, what: str):
+    """The row of `model` with this id, or a 404 page that says "No <what> #<id>."."""
+    return db.get_or_404(model, ident, description=f"No {what} #{ident}.")
 
 
 @bp.app_template_filter("age")

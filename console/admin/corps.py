@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 
-from console.admin import admin_required, bp, show_refusal
+from console.admin import admin_required, bp, found, show_refusal
 from console.admin.forms import CorpForm, RenameCorpForm
 from console.errors import Refused
-from console.extensions import db
 from console.models import Corp
 from console.services import corps
 
@@ -44,7 +43,7 @@ def corps_create():
 @admin_required
 def corps_rename(corp_id: int):
     """Give a corp a new name (its corpId stays)."""
-    corp = db.get_or_404(Corp, corp_id)
+    corp = found(Corp, corp_id, "corp")
     form = RenameCorpForm(obj=corp)
     if form.validate_on_submit():
         try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -16,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from console.models import ROLES
+from console.models import ROLE_SUPPORT, ROLES
 from console.services.console_accounts import USERNAME_MAX
 from console.services.inputs import MAX_ID
 from console.services.login_methods import APP_ID_MAX, APP_SECRET_MAX, NAME_MAX, TITLE_MAX
@@ -37,12 +39,14 @@ def _stripped(value):
 
 
 class MethodForm(FlaskForm):
-    """A login method's settings; the appSecret field is never filled back in."""
+    """A login method's settings; the appSecret field is never filled back in (an unsaved one is kept sealed)."""
 
     name = StringField(
         "Instance name",
         validators=[InputRequired(), Length(max=NAME_MAX)],
-        description="auths.loginTypes.<name>: a letter, then letters, digits or _. It cannot change later.",
+        # Bootstrap-Flask renders a description as HTML: the placeholder <name> must be escaped to be seen.
+        description=Markup("<code>auths.loginTypes.&lt;name&gt;</code>: a letter, then letters, digits or _. ")
+        + "It cannot change later.",
     )
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
     app_id = StringField(
@@ -55,6 +59,8 @@ class MethodForm(FlaskForm):
     enabled = BooleanField("Enabled", default=True)
     link_by_unionid = BooleanField("Link WeChat users to an existing account by unionId", default=True)
     default_corp_id = SelectField("Default corp of new users", coerce=_none_for_zero, validate_choice=True)
+    # The appSecret typed before the page was re-rendered (Check credentials, a refusal), sealed by the service.
+    kept_secret = HiddenField(validators=[Optional(), Length(max=4096)])
     save = SubmitField("Save")
     check = SubmitField("Check credentials", render_kw={"formnovalidate": True})
 
@@ -73,10 +79,22 @@ class ImportForm(FlaskForm):
         validators=[InputRequired(), Length(max=NAME_MAX)],
         description="The directory's name in the seed's format, e.g. myWeChatMiniLogin.",
     )
-    element = FileField("e.json", validators=[FileRequired(), FileSize(MAX_UPLOAD)])
+    element = FileField(
+        "e.json",
+        validators=[
+            FileRequired("Choose the instance's e.json file."),
+            FileSize(MAX_UPLOAD, message=f"e.json can be {MAX_UPLOAD // 1024} KB at most: this file is larger."),
+        ],
+    )
     config = FileField(
         "Business configuration file (the one frontBundleEntry names)",
-        validators=[FileRequired(), FileSize(MAX_UPLOAD)],
+        validators=[
+            FileRequired("Choose the business configuration file that e.json's frontBundleEntry names."),
+            FileSize(
+                MAX_UPLOAD,
+                message=f"The configuration file can be {MAX_UPLOAD // 1024} KB at most: this one is larger.",
+            ),
+        ],
     )
     update = BooleanField(
         "Overwrite the login method of that name if it exists (an absent appSecret keeps the stored one)"
@@ -141,7 +159,10 @@ class AccountForm(FlaskForm):
     username = StringField(
         "Username", validators=[InputRequired(), Length(max=USERNAME_MAX)], render_kw={"autocomplete": "off"}
     )
-    role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
+    # Least privilege first: a new account is support unless the admin says otherwise.
+    role = SelectField(
+        "Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True, default=ROLE_SUPPORT
+    )
     password = PasswordField(
         "Password", validators=[InputRequired(), Length(max=256)], render_kw={"autocomplete": "new-password"}
     )
@@ -165,18 +186,57 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
 
 
+class SaidIntegerField(IntegerField):
+    """An IntegerField whose refusal of text that is no number says what to type."""
+
+    def __init__(self, *args, unreadable: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unreadable = unreadable
+
+    def process_formdata(self, valuelist):
+        """Read the number; text that is none is refused with this field's own sentence."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.unreadable) from None
+
+
+class SaidDateField(DateField):
+    """A DateField whose refusal of text that is no date says how to write one."""
+
+    def process_formdata(self, valuelist):
+        """Read the date; text that is none is refused with a sentence that shows the format."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Type a date as YYYY-MM-DD, e.g. 2025-03-01.") from None
+
+
 class AuditFilterForm(FlaskForm):
-    """The audit log's filters, read from the query string."""
+    """The audit log's filters, read from the query string (the service says which can match nothing)."""
 
     class Meta:
         csrf = False  # a GET search changes nothing
 
     action = SelectField("Action", validate_choice=False)
-    actor = StringField("Actor", validators=[Optional(), Length(max=128)])
-    user_id = IntegerField("User id", validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
-    login_method = StringField("Login method", validators=[Optional(), Length(max=64)])
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    actor = StringField(
+        "Actor",
+        validators=[Optional(), Length(max=128, message="At most 128 characters.")],
+        render_kw={"placeholder": "account or login method"},
+    )
+    user_id = SaidIntegerField(
+        "User id",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="A user id is a whole number from 1 up, as on the user's page."),
+        ],
+        unreadable="A user id is a whole number, e.g. 42, as on the user's page.",
+    )
+    login_method = StringField(
+        "Login method", validators=[Optional(), Length(max=64, message="At most 64 characters (an instance name).")]
+    )
+    since = SaidDateField("From", validators=[Optional()])
+    until = SaidDateField("To", validators=[Optional()])
 
 
 class UserSearchForm(FlaskForm):

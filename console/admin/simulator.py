@@ -7,8 +7,7 @@ import functools
 from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from console import demo
-from console.admin import admin_required, bp
-from console.extensions import db
+from console.admin import admin_required, bp, found
 from console.models import LoginMethod
 from console.services import login_methods
 
@@ -42,7 +41,7 @@ def simulator_index():
 @admin_required
 def simulator_register(method_id: int):
     """Teach the simulator a login method's appId and appSecret (the secret stays on the server)."""
-    method = db.get_or_404(LoginMethod, method_id)
+    method = found(LoginMethod, method_id, "login method")
     demo.register_with_simulator(method)
     flash(f"The simulator now knows {method.title} ({method.app_id}).", "success")
     return redirect(url_for(".simulator_index", method=method.name))

@@ -8,7 +8,7 @@ from flask import Response, flash, redirect, render_template, request, stream_wi
 from markupsafe import Markup
 from wtforms import SelectChoice
 
-from console.admin import bp, run_action, show_refusal
+from console.admin import bp, found, run_action, show_refusal
 from console.admin.forms import (
     MembershipForm,
     ProfileForm,
@@ -124,13 +124,13 @@ def _user_page(user: User, ticket_form=None, membership_form=None, status: int =
 @bp.get("/users/<int:user_id>")
 def users_detail(user_id: int):
     """A user's profile, corps, WeChat bindings (never a session key), live tokens, recent activity and history."""
-    return _user_page(db.get_or_404(User, user_id))
+    return _user_page(found(User, user_id, "user"))
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def users_edit(user_id: int):
     """Edit a user's name and phone; the audit log keeps both values before and after."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
         try:
@@ -148,8 +148,8 @@ def users_edit(user_id: int):
 @bp.route("/users/<int:user_id>/bindings/<int:method_id>/unbind", methods=["GET", "POST"])
 def users_unbind(user_id: int, method_id: int):
     """Confirm and remove a user's WeChat binding to one mini program, with a reason for the audit log."""
-    user = db.get_or_404(User, user_id)
-    method = db.get_or_404(LoginMethod, method_id)
+    user = found(User, user_id, "user")
+    method = found(LoginMethod, method_id, "login method")
     form = UnbindForm()
     if form.validate_on_submit():
         try:
@@ -165,8 +165,8 @@ def users_unbind(user_id: int, method_id: int):
 @bp.post("/users/<int:user_id>/bindings/<int:method_id>/check-session-key")
 def users_check_session_key(user_id: int, method_id: int):
     """Ask WeChat whether the binding's stored session key is still valid, and say so."""
-    user = db.get_or_404(User, user_id)
-    method = db.get_or_404(LoginMethod, method_id)
+    user = found(User, user_id, "user")
+    method = found(LoginMethod, method_id, "login method")
     try:
         verdict = user_data.check_session_key(method, user.id)
     except Refused as refusal:
@@ -186,7 +186,7 @@ def users_check_session_key(user_id: int, method_id: int):
 @bp.post("/users/<int:user_id>/ticket")
 def users_ticket(user_id: int):
     """Issue a one-time bind ticket and show it once, as text and as a QR code."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     ticket_form = _ticket_form(user)
     if not ticket_form.validate_on_submit():
         return _user_page(user, ticket_form=ticket_form, status=400)
@@ -204,7 +204,7 @@ def users_ticket(user_id: int):
 @bp.post("/users/<int:user_id>/corps")
 def users_add_membership(user_id: int):
     """Add the user to a corp."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     form = _membership_form(user)
     if not form.validate_on_submit():
         return _user_page(user, membership_form=form, status=400)
@@ -225,21 +225,21 @@ def _act(user: User, action, done: str):
 @bp.post("/users/<int:user_id>/corps/<int:corp_id>/remove")
 def users_remove_membership(user_id: int, corp_id: int):
     """Remove the user from a corp."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     return _act(user, lambda: corps.remove_membership(user, corp_id), "Removed the membership.")
 
 
 @bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
 def users_revoke_token(user_id: int, token_id: int):
     """Revoke one of the user's access tokens."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     return _act(user, lambda: api_tokens.revoke_token(user, token_id), "Revoked the access token.")
 
 
 @bp.post("/users/<int:user_id>/sign-out-everywhere")
 def users_sign_out_everywhere(user_id: int):
     """Revoke every access token of the user and void their pending loginCodes and bind tickets."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     revoked, _ = users.sign_out_everywhere(user)
     flash(f"Signed {user.name} out everywhere: {revoked} access token(s) revoked.", "success")
     return redirect(url_for(".users_detail", user_id=user.id))
@@ -248,12 +248,12 @@ def users_sign_out_everywhere(user_id: int):
 @bp.post("/users/<int:user_id>/disable")
 def users_disable(user_id: int):
     """Disable the user: their tokens stop working and they cannot log in."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     return _act(user, lambda: users.set_user_disabled(user, True), f"Disabled {user.name}.")
 
 
 @bp.post("/users/<int:user_id>/enable")
 def users_enable(user_id: int):
     """Enable the user again."""
-    user = db.get_or_404(User, user_id)
+    user = found(User, user_id, "user")
     return _act(user, lambda: users.set_user_disabled(user, False), f"Enabled {user.name}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,9 +18,14 @@ ROLES = (ROLE_ADMIN, ROLE_SUPPORT)
 
 
 class AdminAccount(UserMixin, Model):
-    """A person who signs in to the console; the password is stored as a Werkzeug scrypt hash."""
+    """A person who signs in to the console; the password is stored as a Werkzeug scrypt hash.
+
+    Usernames ignore case: `ADMIN` is `admin`. The database holds that rule in a unique index on lower(username)
+    (migration 0009), which also serves every lookup by name.
+    """
 
     __tablename__ = "admin_accounts"
+    __table_args__ = (Index("ux_admin_accounts_username_lower", func.lower(text("username")), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

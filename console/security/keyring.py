@@ -28,10 +28,10 @@ class KeyRing:
         """Encrypt text with the first key."""
         return self._fernet.encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, ciphertext: str) -> str:
-        """Decrypt text sealed with any key of the ring."""
+    def decrypt(self, ciphertext: str, ttl: int | None = None) -> str:
+        """Decrypt text sealed with any key of the ring (and, with `ttl`, at most that many seconds ago)."""
         try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
+            return self._fernet.decrypt(ciphertext.encode(), ttl=ttl).decode()
         except InvalidToken:
             raise KeyRingError("no key of ENCRYPTION_KEYS opens this value") from None
 

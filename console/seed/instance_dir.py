@@ -94,12 +94,18 @@ def _parse(model: type[FormatT], data: bytes, source: str, labels: Mapping[str, 
         # Decoded first, as json.loads does, so a file saved as UTF-8 with a BOM (Windows editors), UTF-16 or
         # UTF-32 still reads; pydantic's parser takes UTF-8 alone.
         return model.model_validate_json(data.decode(json.detect_encoding(data)))
-    except UnicodeDecodeError as exc:
-        raise InstanceDirError(f"{source} is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        # The codec's own words (a byte's value and offset) tell a person nothing: say what to do instead.
+        raise InstanceDirError(
+            f"{source} is not valid JSON: it is not text in UTF-8 (nor UTF-16 or UTF-32). Save it as UTF-8 in an "
+            "editor, or export the login method again, and retry."
+        ) from None
     except ValidationError as error:
         fault = error.errors()[0]
         if fault["type"] == "json_invalid":
-            raise InstanceDirError(f"{source} is not valid JSON: {fault['ctx']['error']}") from None
+            raise InstanceDirError(
+                f"{source} is not valid JSON: {fault['ctx']['error']}. Correct it there and retry."
+            ) from None
         if not fault["loc"]:
             raise InstanceDirError(f"{source} must hold a JSON object") from None
         raise refusal(error, model, labels, InstanceDirError, types=", ".join(sorted(TYPES))) from None
@@ -147,7 +153,9 @@ def read_instance_upload(name: str, element_json: bytes, config_filename: str, c
     def read_config(entry: str) -> bytes:
         if PurePosixPath(entry) != PurePosixPath(config_filename):
             raise InstanceDirError(
-                f"e.json: frontBundleEntry {entry!r} does not name the uploaded configuration file {config_filename!r}"
+                f"e.json: frontBundleEntry {entry!r} does not name the uploaded configuration file {config_filename!r}:"
+                " upload the file it names, or correct frontBundleEntry in e.json",
+                field="config",
             )
         return config_json
 
@@ -159,17 +167,23 @@ def import_instance_dir(directory: str | os.PathLike, update: bool = False) -> t
     return save_instance(read_instance_dir(directory), update)
 
 
-def save_instance(spec: InstanceSpec, update: bool = False) -> tuple[LoginMethod, bool]:
+# How to overwrite an existing login method, in the words of the command line and of the console's import form.
+OVERWRITE_ON_THE_COMMAND_LINE = "import it with --update to overwrite it"
+OVERWRITE_IN_THE_CONSOLE = "tick “Overwrite the login method of that name” to replace it, or choose another name"
+
+
+def save_instance(
+    spec: InstanceSpec, update: bool = False, overwrite: str = OVERWRITE_ON_THE_COMMAND_LINE
+) -> tuple[LoginMethod, bool]:
     """Create (or, with update, overwrite) the login method an instance declares; return (method, created).
 
-    On update an absent appSecret keeps the stored one, so an export without secrets can be re-imported.
+    On update an absent appSecret keeps the stored one, so an export without secrets can be re-imported. `overwrite`
+    says how the caller's user asks for an update.
     """
     with transaction():
         method = db.session.scalar(select(LoginMethod).where(LoginMethod.name == spec.name))
         if method is not None and not update:
-            raise InstanceDirError(
-                f"login method {spec.name!r} already exists; import it with --update to overwrite it"
-            )
+            raise InstanceDirError(f"login method {spec.name!r} already exists; {overwrite}", field="update")
         created = method is None
         if created:
             checked(AppSecret, spec.app_secret, "authConfig.appSecret")  # a new login method needs its secret
@@ -228,7 +242,7 @@ def import_upload(
 ) -> tuple[LoginMethod, bool]:
     """Import an uploaded e.json and configuration file as the instance `name`: (method, created)."""
     spec = read_instance_upload(name, element_json, config_filename, config_json)
-    return save_instance(spec, update)
+    return save_instance(spec, update, OVERWRITE_IN_THE_CONSOLE)
 
 
 def export_zip(method: LoginMethod, include_secret: bool = False) -> bytes:

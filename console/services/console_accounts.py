@@ -19,6 +19,7 @@ from typing import Annotated
 from annotated_types import MinLen
 from pydantic import AfterValidator, BaseModel, Strict, StringConstraints, ValidationError
 from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from console.database import end_read, rows_changed, transaction
@@ -106,12 +107,13 @@ def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAcc
     address = (address or "unknown")[:ADDRESS_MAX]
     # A name outside the username rule belongs to no account and is not counted (the rule is public anyway).
     counted = USERNAME_PATTERN.match(username) is not None
+    username = username.lower()  # usernames ignore case: one account, and one count of its failures, however typed
     if counted:
         delay = account_delay(username)
         if delay:
             end_read()  # hold no snapshot or connection while waiting
             pause(delay)
-    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username)) if counted else None
+    account = _named(username) if counted else None
     if account is None:
         check_password_hash(_dummy_hash(), password)  # spend the same time as for a real account
         matches = False
@@ -143,7 +145,7 @@ def account_delay(username: str) -> float:
     enough = ACCOUNT_FREE_FAILURES + round(ACCOUNT_DELAY_MAX / ACCOUNT_DELAY_STEP) + 1
     recent = (
         select(SignInFailure.id)
-        .where(SignInFailure.username == username, SignInFailure.failed_at > utcnow() - ACCOUNT_WINDOW)
+        .where(SignInFailure.username == username.lower(), SignInFailure.failed_at > utcnow() - ACCOUNT_WINDOW)
         .limit(enough)
         .subquery()
     )
@@ -160,7 +162,7 @@ def locked_for_address(username: str, address: str) -> bool:
         db.session.scalar(
             select(SignInFailure.id)
             .where(
-                SignInFailure.username == username,
+                SignInFailure.username == username.lower(),
                 SignInFailure.address == address,
                 SignInFailure.locked_until > utcnow(),
             )
@@ -236,6 +238,11 @@ def list_accounts() -> list[AdminAccount]:
     return list(db.session.scalars(select(AdminAccount).order_by(AdminAccount.username)))
 
 
+def _named(username: str) -> AdminAccount | None:
+    """The account called `username`, whatever the case of either (the index on lower(username) serves it)."""
+    return db.session.scalar(select(AdminAccount).where(func.lower(AdminAccount.username) == username.lower()))
+
+
 def check_username(username: str) -> None:
     """Refuse a username the rule does not allow, before anything else is asked for (the CLI's password prompt)."""
     checked(Username, username)
@@ -247,13 +254,26 @@ def create_account(username: str, role: str, password: str) -> AdminAccount:
         NewAccount(username=username, role=role, password=password)
     except ValidationError as error:
         raise refusal(error, NewAccount) from None
-    with transaction():
-        if db.session.scalar(select(AdminAccount.id).where(AdminAccount.username == username)) is not None:
-            raise Refused(f"A console account called {username!r} already exists.", field="username")
-        account = AdminAccount(username=username, role=role)
-        account.set_password(password)
-        db.session.add(account)
-        record("admin.create", username=username, role=role)
+    taken = Refused(
+        f"A console account called {username!r} already exists (usernames ignore case): choose another name.",
+        field="username",
+    )
+    try:
+        with transaction():
+            holder = _named(username)
+            if holder is not None:
+                if holder.username != username:
+                    taken.message = (
+                        f"The console account {holder.username!r} already has this name (usernames ignore case): "
+                        "choose another name."
+                    )
+                raise taken
+            account = AdminAccount(username=username, role=role)
+            account.set_password(password)
+            db.session.add(account)
+            record("admin.create", username=username, role=role)
+    except IntegrityError:
+        raise taken from None  # created by a parallel request between our check and our insert
     return account
 
 
@@ -287,7 +307,7 @@ def unlock(account: AdminAccount) -> int:
 
 
 def _clear_failures(username: str) -> int:
-    return rows_changed(delete(SignInFailure).where(SignInFailure.username == username))
+    return rows_changed(delete(SignInFailure).where(SignInFailure.username == username.lower()))
 
 
 @dataclass(frozen=True)
@@ -310,6 +330,7 @@ class LockState:
 
 def lock_states(usernames: list[str]) -> dict[str, LockState]:
     """The lock state of each username that has failures that still matter (others: no entry)."""
+    by_key = {username.lower(): username for username in usernames}  # failures are counted under the lower case
     now = utcnow()
     rows = db.session.execute(
         select(
@@ -317,15 +338,15 @@ def lock_states(usernames: list[str]) -> dict[str, LockState]:
             func.count(func.distinct(case((SignInFailure.locked_until > now, SignInFailure.address)))),
             func.count(case((SignInFailure.failed_at > now - ACCOUNT_WINDOW, SignInFailure.id))),
         )
-        .where(SignInFailure.username.in_(usernames))
+        .where(SignInFailure.username.in_(by_key))
         .group_by(SignInFailure.username)
     )
-    return {username: LockState(locked, recent) for username, locked, recent in rows if locked or recent}
+    return {by_key[key]: LockState(locked, recent) for key, locked, recent in rows if locked or recent}
 
 
 def find_account(username: str) -> AdminAccount:
     """The console account called `username`; refuse an unknown one."""
-    account = db.session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+    account = _named(username)
     if account is None:
         raise Refused(f"No console account is called {username!r}.", field="username")
     return account

@@ -13,7 +13,7 @@ from console.database import transaction
 from console.errors import LoginError, Refused
 from console.extensions import db
 from console.models import Corp, LoginMethod, WeChatBinding
-from console.security.keyring import keyring
+from console.security.keyring import KeyRingError, keyring
 from console.services import bindings, gateway
 from console.services.audit import record
 from console.services.rules import Rule, checked, refusal, storable
@@ -31,11 +31,17 @@ InstanceName = Annotated[
     StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     Rule("{value!r} is not a valid instance name: use a letter, then letters, digits or _ (64 at most)", field="name"),
 ]
+# A mini program's appId, as WeChat issues them: "wx" and 16 lowercase hexadecimal characters.
+APP_ID_PATTERN = r"^wx[0-9a-f]{16}$"  # pydantic's regex: $ is the end of the text only
 AppId = Annotated[
     str,
     Strict(),
-    StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$"),
-    Rule("{label} must be a WeChat appId (letters and digits, e.g. wx1234567890abcdef)", field="app_id"),
+    StringConstraints(pattern=APP_ID_PATTERN),
+    Rule(
+        "{label} must be a mini program's appId: wx and 16 characters 0-9 or a-f, e.g. wx1234567890abcdef "
+        "(copy it from mp.weixin.qq.com, Development → Development settings)",
+        field="app_id",
+    ),
 ]
 # Kept without its surrounding blanks; the length counts them, as the console form's Length does.
 Title = Annotated[
@@ -77,6 +83,28 @@ def set_app_secret(method: LoginMethod, app_secret: str) -> None:
     """Store an appSecret encrypted, with its last four characters as the visible hint."""
     method.app_secret_ciphertext = keyring().encrypt(app_secret)
     method.app_secret_hint = app_secret[-4:]
+
+
+# An appSecret typed into the console's form and not saved yet rides along with the re-rendered form sealed, never
+# in clear (the page holds no secret): the purpose prefix keeps other sealed values out, the lifetime old pages.
+TYPED_SECRET_PURPOSE = "typed-app-secret:"
+TYPED_SECRET_LIFETIME = 3600  # seconds
+
+
+def seal_typed_secret(app_secret: str) -> str:
+    """An appSecret just typed, sealed for a hidden field of the re-rendered form."""
+    return keyring().encrypt(TYPED_SECRET_PURPOSE + app_secret)
+
+
+def unseal_typed_secret(sealed: str | None) -> str | None:
+    """The appSecret a sealed hidden field carries; None when there is none or it is not one (or too old)."""
+    if not sealed:
+        return None
+    try:
+        text = keyring().decrypt(sealed, ttl=TYPED_SECRET_LIFETIME)
+    except KeyRingError:
+        return None
+    return text.removeprefix(TYPED_SECRET_PURPOSE) if text.startswith(TYPED_SECRET_PURPOSE) else None
 
 
 class MethodSettings(BaseModel):

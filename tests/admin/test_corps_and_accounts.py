@@ -81,7 +81,8 @@ def test_create_an_account(app, admin, sign_in):
     "data, message",
     [
         ({"username": "x"}, "A username must be 3 to 64 letters"),
-        ({"username": "boss"}, "A console account called &#39;boss&#39; already exists."),
+        ({"username": "boss"}, "A console account called &#39;boss&#39; already exists (usernames ignore case)"),
+        ({"username": "BOSS"}, "The console account &#39;boss&#39; already has this name (usernames ignore case)"),
         ({"username": ""}, "This field is required."),
         ({"password": "short", "confirm": "short"}, "A password must have at least 10 characters."),
         ({"confirm": "something else"}, "The passwords differ."),

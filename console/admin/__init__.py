@@ -68,4 +68,4 @@ def run_action(action, done: str, back: str):
     return redirect(back)
 
 
-from console.admin import accounts, audit, corps, dashboard, login_methods, simulator, users  # noqa: E402,F401
+from console.admin import account, accounts, audit, corps, dashboard, login_methods, simulator, users  # noqa: E402,F401

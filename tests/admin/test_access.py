@@ -9,7 +9,7 @@ from console.extensions import db
 from console.models import AccessToken, AdminAccount
 
 OUTSIDE_THE_CONSOLE = ("/api/", "/_wechat/", "/static/", "/bootstrap/static/", "/healthz", "/readyz")
-PUBLIC_ENDPOINTS = {"auth.sign_in"}
+PUBLIC_ENDPOINTS = {"auth.sign_in", "auth.sign_in_code", "auth.sign_in_enrol"}  # the steps of signing in
 ADMIN_ONLY = {
     "admin.login_methods_list",
     "admin.login_methods_create",
@@ -23,6 +23,7 @@ ADMIN_ONLY = {
     "admin.accounts_enable",
     "admin.accounts_role",
     "admin.accounts_password",
+    "admin.accounts_two_factor_reset",
     "admin.corps_create",
     "admin.corps_rename",
     "admin.simulator_register",

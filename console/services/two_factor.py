@@ -36,8 +36,8 @@ DRIFT_STEPS = 1  # a phone's clock may be one step ahead or behind, no more
 RECOVERY_CODES = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits: too many to search even knowing the digest, so plain SHA-256 suffices
 ISSUER = "WeChat login console"  # what the authenticator app shows above the username
-TOTP_PATTERN = re.compile(rf"^\d{{{DIGITS}}}$")
-RECOVERY_PATTERN = re.compile(rf"^[0-9a-f]{{{RECOVERY_CODE_BYTES * 2}}}$")
+TOTP_PATTERN = re.compile(rf"[0-9]{{{DIGITS}}}")  # ASCII only: \d would take any script's digits
+RECOVERY_PATTERN = re.compile(rf"[0-9a-f]{{{RECOVERY_CODE_BYTES * 2}}}")
 CODE_MISMATCH = "That code does not match: check the clock of your device and type the newest code."
 
 
@@ -75,7 +75,7 @@ def _totp(sealed_secret: str) -> pyotp.TOTP:
 
 def _matching_step(factor: SecondFactor, code: str) -> int | None:
     """The time step within the drift whose code is `code` and that is later than the last accepted one."""
-    if not TOTP_PATTERN.match(code):
+    if not TOTP_PATTERN.fullmatch(code):
         return None
     totp, now = _totp(factor.secret_ciphertext), current_step()
     for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):
@@ -201,11 +201,11 @@ def check_code(account: AdminAccount, code: str) -> str | None:
     if factor is None:
         return None
     code = code.strip()
-    if TOTP_PATTERN.match(code):
+    if TOTP_PATTERN.fullmatch(code):
         step = _matching_step(factor, code)
         return "authenticator" if step is not None and _take_step(factor, step) else None
     recovery = normalise(code)
-    if not RECOVERY_PATTERN.match(recovery):
+    if not RECOVERY_PATTERN.fullmatch(recovery):
         return None
     redeemed = rows_changed(
         update(RecoveryCode)

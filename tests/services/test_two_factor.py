@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from console.database import transaction
 from console.errors import Refused
@@ -70,6 +70,19 @@ def test_a_code_is_accepted_once_and_never_again_within_its_window(app, boss, cl
     clock.advance(STEP)  # still within the drift of the next step
     assert check(app, boss, code) is None
     assert check(app, boss, code_at(secret, clock.now)) == "authenticator"
+
+
+def test_of_two_concurrent_sign_ins_with_one_code_only_one_gets_in(app, boss, clock):
+    secret, _ = enrol(app, boss, clock)
+    code = code_at(secret, clock.now)
+    with app.app_context():
+        account = db.session.get(AdminAccount, boss)
+        read = db.session.scalar(select(SecondFactor))  # this request read the factor before the other accepted it
+        with db.engine.begin() as other_request:
+            other_request.execute(update(SecondFactor).values(last_step=two_factor.current_step()))
+        with transaction():
+            assert two_factor.check_code(account, code) is None  # the conditional UPDATE decides, not what was read
+        assert read.last_step == two_factor.current_step() - 1  # what this request read: the set-up step
 
 
 def test_after_a_code_ahead_of_time_an_older_step_is_refused(app, boss, clock):

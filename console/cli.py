@@ -16,7 +16,14 @@ from console.models import ROLES
 from console.seed.instance_dir import export_instance_dir, import_instance_dir
 from console.services.audit import Actor, record, set_actor
 from console.services.bindings import issue_bind_ticket
-from console.services.console_accounts import check_username, create_account, find_account, reset_password, unlock
+from console.services.console_accounts import (
+    check_username,
+    create_account,
+    find_account,
+    reset_password,
+    reset_second_factor,
+    unlock,
+)
 from console.services.login_methods import binding_counts, find_login_method, list_methods
 from console.services.retention import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, purge
 
@@ -94,6 +101,20 @@ def unlock_command(username: str):
     click.echo(f"Unlocked {account.username!r}: {forgotten} failed sign-in(s) forgotten.")
 
 
+@click.command("reset-2fa")
+@with_appcontext
+@click.argument("username")
+@audited
+@one_line_errors
+def reset_two_factor_command(username: str):
+    """Remove console account USERNAME's second factor (a lost phone); its sessions end and its locks are lifted."""
+    reset_second_factor(find_account(username))
+    click.echo(
+        f"Reset the second factor of {username!r}: its sessions are ended and its locks lifted; it signs in with its"
+        " password and sets up a new one."
+    )
+
+
 @click.command("purge")
 @click.option(
     "--batch-size",
@@ -167,7 +188,8 @@ def issue_ticket(user_id: int, method: str):
 @with_appcontext
 @audited
 def rotate_keys(batch_size: int):
-    """Re-encrypt every appSecret and session_key with the first key of ENCRYPTION_KEYS (safe to re-run)."""
+    """Re-encrypt every appSecret, session_key and authenticator secret with the first key of ENCRYPTION_KEYS (safe
+    to re-run)."""
     from console.security.rotation import count_sealed_values, rotate_sealed_values
 
     with click.progressbar(length=count_sealed_values(), label="Re-encrypting", file=sys.stderr) as bar:
@@ -216,6 +238,7 @@ def register_commands(app) -> None:
         create_admin,
         reset_password_command,
         unlock_command,
+        reset_two_factor_command,
         login_methods,
         issue_ticket,
         rotate_keys,

@@ -84,4 +84,14 @@ def run_action(action, done: str, back: str):
     return redirect(back)
 
 
-from console.admin import accounts, activity, audit, corps, dashboard, login_methods, simulator, users  # noqa: E402,F401
+from console.admin import (  # noqa: E402,F401
+    account,
+    accounts,
+    activity,
+    audit,
+    corps,
+    dashboard,
+    login_methods,
+    simulator,
+    users,
+)

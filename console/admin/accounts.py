@@ -1,4 +1,5 @@
-"""Console accounts (admin only): create, disable and enable, reset passwords, unlock, change roles."""
+"""Console accounts (admin only): create, disable and enable, reset passwords and second factors, unlock, change
+roles."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from console.errors import Refused
 from console.extensions import db
 from console.models import ROLES, AdminAccount
 from console.services import console_accounts as accounts
+from console.services import two_factor
 
 
 def _list_page(form: AccountForm, status: int = 200):
     every = accounts.list_accounts()
     locks = accounts.lock_states([account.username for account in every])
-    return render_template("admin/accounts.html", accounts=every, locks=locks, form=form, roles=ROLES), status
+    second_factors = two_factor.enrolled_ids([account.id for account in every])
+    return render_template(
+        "admin/accounts.html", accounts=every, locks=locks, second_factors=second_factors, form=form, roles=ROLES
+    ), status
 
 
 @bp.get("/accounts")
@@ -68,6 +73,18 @@ def accounts_unlock(account_id: int):
     """Lift every lock on an account and its slowdown after failed sign-ins."""
     account = db.get_or_404(AdminAccount, account_id)
     return _act(lambda: accounts.unlock(account), f"Unlocked {account.username}.")
+
+
+@bp.post("/accounts/<int:account_id>/two-factor/reset")
+@admin_required
+def accounts_two_factor_reset(account_id: int):
+    """Remove the second factor of an account that lost it (never your own): its sessions end, its locks lift."""
+    account = db.get_or_404(AdminAccount, account_id)
+    return _act(
+        lambda: accounts.reset_second_factor(account, current_user),
+        f"Reset the second factor of {account.username}: signed out, they sign in with their password and set up a new "
+        "one.",
+    )
 
 
 @bp.post("/accounts/<int:account_id>/role")

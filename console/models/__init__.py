@@ -13,6 +13,7 @@ from console.models.binding import WeChatBinding
 from console.models.credentials import BIND_CODE, BIND_TICKET, LOGIN_CODE, AccessToken, OneTimeCode
 from console.models.login_event import OUTCOME_OK, LoginEvent
 from console.models.login_method import WECHAT_MINI_TYPE, LoginMethod
+from console.models.two_factor import RecoveryCode, SecondFactor
 from console.models.types import utcnow
 from console.models.user import USER_ACTIVE, USER_DISABLED, Corp, Membership, User
 
@@ -26,6 +27,8 @@ __all__ = [
     "LoginMethod",
     "Membership",
     "OneTimeCode",
+    "RecoveryCode",
+    "SecondFactor",
     "SignInFailure",
     "User",
     "WeChatBinding",

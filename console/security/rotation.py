@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 
 from console.extensions import db
-from console.models import LoginMethod, OneTimeCode, WeChatBinding
+from console.models import LoginMethod, OneTimeCode, SecondFactor, WeChatBinding
 from console.security.keyring import KeyRingError, keyring
 
 # (model, column) of every encrypted value; a new secret column must be listed here to be rotated.
@@ -15,6 +15,7 @@ SEALED_COLUMNS = (
     (LoginMethod, LoginMethod.app_secret_ciphertext),
     (WeChatBinding, WeChatBinding.session_key_ciphertext),
     (OneTimeCode, OneTimeCode.session_key_ciphertext),
+    (SecondFactor, SecondFactor.secret_ciphertext),  # console accounts' authenticator secrets
 )
 
 

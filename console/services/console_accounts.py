@@ -5,6 +5,10 @@ address they came from; the account as a whole is only slowed, by a delay that e
 whatever the password, and that grows with the failures from all addresses. So someone who knows a username
 keeps its owner waiting a few seconds at most, never out. Failures are kept per username as typed, so a name
 nobody has is counted, locked and slowed exactly like a real one.
+
+An account with a second factor (services/two_factor.py) is signed in only once a code follows the password, within
+PENDING_LIFETIME; a wrong code is a failed sign-in like a wrong password, so guessing codes locks the guesser's
+address out and slows the account just the same.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import MinLen
+from flask import current_app
 from pydantic import AfterValidator, BaseModel, Strict, StringConstraints, ValidationError
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +32,8 @@ from console.errors import Refused
 from console.extensions import db
 from console.models import ROLES, AdminAccount, ConsoleSession, SignInFailure, utcnow
 from console.security.codes import digest, new_secret_value
-from console.services.audit import Actor, record, set_actor
+from console.services import two_factor
+from console.services.audit import Actor, current_actor, record, set_actor
 from console.services.rules import Rule, checked, refusal
 
 # Per account and client address: this many wrong passwords within the window lock that address out of that
@@ -51,6 +57,13 @@ USERNAME_MAX = 64  # the console's forms refuse longer input with the same numbe
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # One sentence for every refusal, so a stranger learns nothing about which accounts exist or are locked.
 SIGN_IN_REFUSED = "Wrong username or password."
+# The second step (a code, or setting up a second factor where REQUIRE_2FA asks for one) must follow the password
+# within this long; then the password is asked for again.
+PENDING_LIFETIME = timedelta(minutes=5)
+CODE_STEP, ENROL_STEP = "code", "enrol"
+# One sentence for every refusal of a code, wrong, replayed or locked out alike.
+CODE_REFUSED = "Wrong code, or a code already used. Type the newest code from your app, or an unused recovery code."
+REAUTH_REFUSED = "Wrong password or code."
 
 
 def _known_role(role: str) -> str:
@@ -88,8 +101,18 @@ class NewAccount(BaseModel):
 class SignInRefused(Refused):
     """The sign-in failed; the message is the same whatever the reason."""
 
-    def __init__(self) -> None:
-        super().__init__(SIGN_IN_REFUSED)
+    def __init__(self, message: str = SIGN_IN_REFUSED) -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SignInStep:
+    """Where a sign-in stands once the password was right: a console session, or a second step still to take."""
+
+    account: AdminAccount
+    session_id: str | None = None
+    # The second step's state, for the browser to keep (in the signed session cookie) until that step.
+    pending: dict[str, Any] | None = None
 
 
 @functools.cache
@@ -102,8 +125,8 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAccount, str]:
-    """Check the credentials and open a console session: (account, session id); raise SignInRefused."""
+def sign_in(username: str, password: str, address: str | None) -> SignInStep:
+    """Check the credentials; open a console session, or say which second step comes; raise SignInRefused."""
     address = (address or "unknown")[:ADDRESS_MAX]
     # A name outside the username rule belongs to no account and is not counted (the rule is public anyway).
     counted = USERNAME_PATTERN.match(username) is not None
@@ -125,17 +148,89 @@ def sign_in(username: str, password: str, address: str | None) -> tuple[AdminAcc
             with transaction():
                 _count_failure(username, address, account is not None)
         raise SignInRefused()
+    # With a second factor to come, nothing is forgiven yet: the failures from here keep counting the code guesses.
+    if two_factor.is_enrolled(account):
+        return SignInStep(account, pending=_pending(account, CODE_STEP))
+    if current_app.config["REQUIRE_2FA"]:
+        return SignInStep(account, pending=_pending(account, ENROL_STEP))
     with transaction():
-        # The owner got in from here: their own mistakes from this address no longer count anywhere.
-        db.session.execute(
-            delete(SignInFailure).where(SignInFailure.username == username, SignInFailure.address == address)
-        )
-        account.last_sign_in_at = utcnow()
-        session_id = new_secret_value()
-        db.session.add(ConsoleSession(digest=digest(session_id), account=account, source_address=address))
+        session_id = _open_session(account, address)
+    return SignInStep(account, session_id=session_id)
+
+
+def _open_session(account: AdminAccount, address: str, **details) -> str:
+    """Sign the account in, in the caller's transaction: a new console session's id."""
+    # The owner got in from here: their own mistakes from this address no longer count anywhere.
+    db.session.execute(
+        delete(SignInFailure).where(SignInFailure.username == account.username, SignInFailure.address == address)
+    )
+    account.last_sign_in_at = utcnow()
+    session_id = new_secret_value()
+    db.session.add(ConsoleSession(digest=digest(session_id), account=account, source_address=address))
+    set_actor(Actor("console", account.username, address))
+    record("console.sign_in", **details)
+    return session_id
+
+
+def _stamp(account: AdminAccount) -> str:
+    """Changes with the password: a new password voids a second step begun with the old one."""
+    return digest(account.password_hash)[:32]
+
+
+def _pending(account: AdminAccount, step: str) -> dict[str, Any]:
+    until = int(two_factor.clock() + PENDING_LIFETIME.total_seconds())
+    return {"account": account.id, "step": step, "until": until, "stamp": _stamp(account)}
+
+
+def pending_account(pending: Any, step: str) -> AdminAccount | None:
+    """The account whose sign-in waits for `step`: None if there is none, it expired, or the account changed since
+    the password (disabled, or a new password)."""
+    if not isinstance(pending, dict) or pending.get("step") != step:
+        return None
+    account_id, until = pending.get("account"), pending.get("until")
+    if not isinstance(account_id, int) or not isinstance(until, int) or until < two_factor.clock():
+        return None
+    account = db.session.get(AdminAccount, account_id)
+    if account is None or not account.active or pending.get("stamp") != _stamp(account):
+        return None
+    return account
+
+
+def sign_in_with_code(account: AdminAccount, code: str, address: str | None) -> str:
+    """The second step: a code from the authenticator or a recovery code, once; the console session's id.
+
+    A wrong code counts as a failed sign-in of the account from this address, like a wrong password: it slows the
+    account and, ten times, locks the address out. Every refusal says CODE_REFUSED.
+    """
+    address = (address or "unknown")[:ADDRESS_MAX]
+    username = account.username
+    delay = account_delay(username)
+    if delay:
+        end_read()
+        pause(delay)
+    if locked_for_address(username, address):  # not even checked: a code guessed right during a lock is not spent
+        raise SignInRefused(CODE_REFUSED)
+    before = current_actor()
+    with transaction():
+        set_actor(Actor("console", username, address))  # a recovery code's use is the account's act
+        accepted = two_factor.check_code(account, code)
+        if accepted is not None:
+            return _open_session(account, address, secondFactor=accepted)
+    set_actor(before)
+    with transaction():
+        _count_failure(username, address, True)
+    raise SignInRefused(CODE_REFUSED)
+
+
+def sign_in_enrolling(account: AdminAccount, code: str, address: str | None) -> tuple[str, list[str]]:
+    """The second step where REQUIRE_2FA asks for a second factor the account lacks: the first code from the app
+    turns it on and signs in. (The console session's id, the recovery codes to show once.)"""
+    address = (address or "unknown")[:ADDRESS_MAX]
+    with transaction():
         set_actor(Actor("console", account.username, address))
-        record("console.sign_in")
-    return account, session_id
+        codes = two_factor.confirm(account, code)
+        session_id = _open_session(account, address, secondFactor="enrolled")
+    return session_id, codes
 
 
 def account_delay(username: str) -> float:
@@ -360,3 +455,54 @@ def change_role(account: AdminAccount, role: str, by: AdminAccount) -> None:
     with transaction():
         previous, account.role = account.role, role
         record("admin.role", username=account.username, role=role, previousRole=previous)
+
+
+def enrol_second_factor(account: AdminAccount, code: str, session_id: str | None) -> list[str]:
+    """Turn on the second factor the account is setting up, once the app's first code matches; its other console
+    sessions end (they began without it). The recovery codes, to show once."""
+    with transaction():
+        codes = two_factor.confirm(account, code)
+        db.session.execute(
+            update(ConsoleSession)
+            .where(
+                ConsoleSession.account_id == account.id,
+                ConsoleSession.revoked_at.is_(None),
+                ConsoleSession.digest != digest(session_id or ""),
+            )
+            .values(revoked_at=utcnow())
+        )
+    return codes
+
+
+def disable_second_factor(account: AdminAccount, password: str, code: str, address: str | None) -> None:
+    """Turn the account's own second factor off, given its password and a code again (a left-open browser is not
+    enough). Wrong ones count as failed sign-ins; refused where REQUIRE_2FA holds."""
+    if current_app.config["REQUIRE_2FA"]:
+        raise Refused("This console requires two-factor sign-in: it cannot be turned off.")
+    if not two_factor.is_enrolled(account):
+        raise Refused("Two-factor sign-in is off for this account.")
+    address = (address or "unknown")[:ADDRESS_MAX]
+    locked = locked_for_address(account.username, address)
+    matches = account.check_password(password)
+    with transaction():
+        if matches and not locked and two_factor.check_code(account, code) is not None:
+            two_factor.remove(account)
+            record("console.two_factor_disable", username=account.username)
+            return
+    if not locked:
+        with transaction():
+            _count_failure(account.username, address, True)
+    raise Refused(REAUTH_REFUSED)
+
+
+def reset_second_factor(account: AdminAccount, by: AdminAccount | None = None) -> None:
+    """Remove an account's second factor for someone who lost it (an admin, or the CLI): its sessions end and its
+    locks are lifted; it signs in with its password alone, or sets up a new one where REQUIRE_2FA holds."""
+    if by is not None and by.id == account.id:
+        raise Refused("Turn your own two-factor sign-in off on your account page.")
+    with transaction():
+        if not two_factor.remove(account):
+            raise Refused(f"{account.username} has no second factor.")
+        _revoke_sessions(account)
+        _clear_failures(account.username)
+        record("admin.two_factor_reset", username=account.username)

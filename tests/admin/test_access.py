@@ -9,7 +9,8 @@ from console.extensions import db
 from console.models import AccessToken, AdminAccount
 
 OUTSIDE_THE_CONSOLE = ("/api/", "/_wechat/", "/static/", "/bootstrap/static/", "/healthz", "/readyz")
-PUBLIC_ENDPOINTS = {"auth.sign_in", "auth.choose_language"}  # the language: the sign-in page has it too
+# the steps of signing in, and the language (the sign-in page has the switcher too)
+PUBLIC_ENDPOINTS = {"auth.sign_in", "auth.sign_in_code", "auth.sign_in_enrol", "auth.choose_language"}
 ADMIN_ONLY = {
     "admin.login_methods_list",
     "admin.login_methods_create",
@@ -23,6 +24,7 @@ ADMIN_ONLY = {
     "admin.accounts_enable",
     "admin.accounts_role",
     "admin.accounts_password",
+    "admin.accounts_two_factor_reset",
     "admin.corps_create",
     "admin.corps_rename",
     "admin.simulator_register",

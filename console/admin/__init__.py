@@ -13,6 +13,7 @@ from console.auth.views import name_console_actor
 from console.errors import Refused
 from console.extensions import db, login_manager
 from console.models import utcnow
+from console.times import describe_time, describe_zone, show_time
 
 bp = Blueprint("admin", __name__)
 
@@ -62,6 +63,12 @@ def age(moment: datetime) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count > 1 else ''}"
     return "just now"
+
+
+# Every time a page shows goes through these: the console's zone, named (console/times.py).
+bp.add_app_template_filter(show_time, "localtime")  # {{ moment | localtime }}: "2026-11-25 14:03 CST"
+bp.add_app_template_filter(describe_time, "localtime_full")  # for a tooltip: zone name and offset, seconds
+bp.add_app_template_global(describe_zone, "console_zone")  # {{ console_zone() }}: "Asia/Shanghai (CST)"
 
 
 def show_refusal(error: Refused, form=None) -> None:

@@ -68,8 +68,25 @@ export interface StoredToken {
 /** What onRegister may answer: a profile to register with, nothing (register without one), or false (refuse). */
 export type RegisterDecision = { name?: string; avatarUrl?: string } | boolean | null | undefined | void;
 
-/** The part of `wx` the client uses; the mini program's global `wx` by default. */
-export type WxLike = Pick<WechatMiniprogram.Wx, 'login' | 'request' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'>;
+/** The part of `wx` the client uses (the mini program's global `wx` is one): callbacks, never promises. */
+export interface WxLike {
+  login(options: {
+    success(result: { code?: string; errMsg?: string }): void;
+    fail(result: { errMsg?: string }): void;
+  }): unknown;
+  request(options: {
+    url: string;
+    method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    data?: any;
+    header?: Record<string, string>;
+    timeout?: number;
+    success(result: { statusCode: number; data: any; header: Record<string, any> }): void;
+    fail(result: { errMsg?: string }): void;
+  }): unknown;
+  getStorageSync(key: string): any;
+  setStorageSync(key: string, value: any): void;
+  removeStorageSync(key: string): void;
+}
 
 export interface ClientOptions {
   /** The console's address, e.g. "https://login.example.com" (a domain in the mini program's request list). */
@@ -160,8 +177,8 @@ export interface SealedData {
 }
 
 export interface RequestOptions {
-  /** default: GET without data, POST with */
-  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** default: GET without data, POST with (wx.request has no PATCH) */
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   data?: object;
 }
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from console import create_app
+from console.demo import ensure_demo
 from console.extensions import db
 from console.models import LoginMethod, User
 from console.services.bindings import issue_bind_ticket
@@ -97,13 +98,28 @@ def _prepare(app, harness, simulator) -> dict:
     }
 
 
-def test_node_suite(app, app_environ, harness, simulator, node_modules):
-    """`node --test` passes against the live console: every function, error and race of the client."""
+def _demo_app(environ: dict[str, str], state_path: Path):
+    """What `make run` serves: the demo login method, WeChat simulated in-process, its control API at /_wechat/sim/."""
+    demo_environ = {key: value for key, value in environ.items() if key != "WECHAT_API_BASE"}
+    demo_environ.update(CONSOLE_DEMO="1", WECHAT_SIMULATOR="1", WECHAT_SIMULATOR_STATE=str(state_path))
+    demo = create_app({"TESTING": True}, environ=demo_environ)
+    with demo.app_context():
+        assert ensure_demo(str(state_path)).method is not None
+    return demo
+
+
+def test_node_suite(app, app_environ, harness, simulator, node_modules, tmp_path):
+    """`node --test` passes against the live console: every function, error and race of the client, and the example
+    mini program against the demo."""
     fixtures = _prepare(app, harness, simulator)
-    # A second console over the same database allows two login calls a minute per login method, for rate_limited.
-    strict_app = create_app({"TESTING": True}, environ={**app_environ, "RATELIMIT_API_PER_LOGIN_METHOD": "2 per minute"})
-    servers = [LiveServer(app), LiveServer(strict_app)]
-    fixtures["baseUrl"], fixtures["strictUrl"] = (server.url for server in servers)
+    # Two more consoles over the same database: one allows two calls a minute per login method and endpoint (for
+    # rate_limited), the other is make run's demo (for the example mini program).
+    strict_app = create_app(
+        {"TESTING": True}, environ={**app_environ, "RATELIMIT_API_PER_LOGIN_METHOD": "2 per minute"}
+    )
+    demo_app = _demo_app(app_environ, tmp_path / "wechat-simulator.db")
+    servers = [LiveServer(app), LiveServer(strict_app), LiveServer(demo_app)]
+    fixtures["baseUrl"], fixtures["strictUrl"], fixtures["demoUrl"] = (server.url for server in servers)
     env = {**os.environ, "MINICLIENT_FIXTURES": json.dumps(fixtures), "NO_COLOR": "1"}
     try:
         files = sorted(str(path.relative_to(CLIENT_DIR)) for path in CLIENT_DIR.glob("test/*.test.mjs"))
@@ -111,8 +127,9 @@ def test_node_suite(app, app_environ, harness, simulator, node_modules):
     finally:
         for server in servers:
             server.stop()
-        with strict_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        for extra in (strict_app, demo_app):
+            with extra.app_context():
+                db.session.remove()
+                db.engine.dispose()
     assert result.returncode == 0, "node --test failed: " + _report(result)
     assert "# fail 0" in result.stdout or "ℹ fail 0" in result.stdout, _report(result)

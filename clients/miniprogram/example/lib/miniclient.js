@@ -1,4 +1,5 @@
 // Built from index.mjs by build.mjs (npm run build): edit index.mjs, not this file.
+"use strict";
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;

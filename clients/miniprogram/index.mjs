@@ -7,6 +7,8 @@ const API = '/api/v1';
 export class ApiError extends Error {
   constructor(code, message, status, extra) {
     super(message);
+    // Where the devtools compile classes to ES5 ("es6": true), Error() returns a plain Error: keep instanceof.
+    Object.setPrototypeOf(this, ApiError.prototype);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;

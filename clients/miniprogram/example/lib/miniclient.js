@@ -27,6 +27,7 @@ const API = "/api/v1";
 class ApiError extends Error {
   constructor(code, message, status, extra) {
     super(message);
+    Object.setPrototypeOf(this, ApiError.prototype);
     this.name = "ApiError";
     this.code = code;
     this.status = status;

@@ -19,7 +19,7 @@ def text_of(answer) -> str:
 
 def in_console_look(html: str, username: str) -> bool:
     """The console's navigation, with the signed-in account, is on the page."""
-    return 'href="/users">Users</a>' in html and f"{username} <span" in html and "Sign out" in html
+    return 'href="/users">Users</a>' in html and f">{username}</a> <span" in html and "Sign out" in html
 
 
 @pytest.mark.parametrize("url", ["/login-methods", "/accounts", "/login-methods/new"])

@@ -5,7 +5,7 @@ LOGIN_EVENTS_DAYS. The indexes of failures (outcome, WeChat's errcode) are parti
 case on the login hot path, never writes them.
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0009
 """
 
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006"
-down_revision = "0005"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

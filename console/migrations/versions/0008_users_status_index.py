@@ -7,7 +7,7 @@ updates wechat_bindings.last_login_at, and an index on it would make each of tho
 index of the row (no HOT update on PostgreSQL).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -178,7 +178,8 @@ def test_several_invalid_filters_are_each_named(support, logged):
 def test_a_valid_user_and_date_range_still_filter(app, support, logged):
     today = utcnow().date().isoformat()
     page = support.get("/audit", query_string={"user_id": "1", "since": today, "until": today})
-    assert page.status_code == 200 and [row.split()[3] for row in rows_of(page)] == ["register"]  # after date, time, zone
+    # a row reads: date, time, zone, action, ...
+    assert page.status_code == 200 and [row.split()[3] for row in rows_of(page)] == ["register"]
     assert support.get("/audit.csv", query_string={"user_id": "1", "since": today, "until": today}).status_code == 200
 
 

@@ -70,9 +70,9 @@ class Gunicorn:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}{ready_path}", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}{ready_path}", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer on a loaded machine
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"gunicorn did not become ready; see {log_path}")

@@ -59,9 +59,9 @@ def serve(environ: dict, port: int, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
                 return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer on a loaded machine
             time.sleep(0.2)
     stop(process)
     raise RuntimeError(f"gunicorn did not become ready; see {log}")

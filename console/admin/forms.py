@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from console.forms import ConsoleForm
 from console.models import ROLES
 from console.services.console_accounts import USERNAME_MAX
 from console.services.inputs import MAX_ID
@@ -35,7 +35,7 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class MethodForm(FlaskForm):
+class MethodForm(ConsoleForm):
     """A login method's settings; the appSecret field is never filled back in."""
 
     name = StringField(
@@ -58,13 +58,13 @@ class MethodForm(FlaskForm):
     check = SubmitField("Check credentials", render_kw={"formnovalidate": True})
 
 
-class DeleteMethodForm(FlaskForm):
+class DeleteMethodForm(ConsoleForm):
     """Confirmation of a deletion that unbinds users."""
 
     confirm = BooleanField("Unbind every user of this login method and delete it")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(ConsoleForm):
     """An instance uploaded as its two files."""
 
     name = StringField(
@@ -83,14 +83,14 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Import")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(ConsoleForm):
     """An export, with or without the appSecret."""
 
     include_secret = BooleanField("Include the appSecret (keep the file safe)")
     submit = SubmitField("Export zip")
 
 
-class UnbindForm(FlaskForm):
+class UnbindForm(ConsoleForm):
     """Support's unbind, with the reason the audit log keeps."""
 
     reason = StringField(
@@ -101,21 +101,21 @@ class UnbindForm(FlaskForm):
     )
 
 
-class TicketForm(FlaskForm):
+class TicketForm(ConsoleForm):
     """Which mini program a bind ticket is for."""
 
     login_method_id = SelectField("Mini program", coerce=int, validate_choice=True)
     submit = SubmitField("Issue bind ticket")
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(ConsoleForm):
     """A corp to add the user to."""
 
     corp_id = SelectField("Corp", coerce=int, validate_choice=True)
     submit = SubmitField("Add to corp")
 
 
-class CorpForm(FlaskForm):
+class CorpForm(ConsoleForm):
     """A new corp."""
 
     slug = StringField(
@@ -127,14 +127,14 @@ class CorpForm(FlaskForm):
     submit = SubmitField("Create corp")
 
 
-class RenameCorpForm(FlaskForm):
+class RenameCorpForm(ConsoleForm):
     """A corp's new name."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=128)])
     submit = SubmitField("Rename")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(ConsoleForm):
     """A new console account."""
 
     username = StringField(
@@ -148,7 +148,7 @@ class AccountForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(ConsoleForm):
     """A new password for an account."""
 
     password = PasswordField(
@@ -158,13 +158,13 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Set password")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(ConsoleForm):
     """An account's role."""
 
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(ConsoleForm):
     """The audit log's filters, read from the query string."""
 
     class Meta:
@@ -178,7 +178,7 @@ class AuditFilterForm(FlaskForm):
     until = DateField("To", validators=[Optional()])
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(ConsoleForm):
     """The user list's search box, sort and page size."""
 
     class Meta:

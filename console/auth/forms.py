@@ -1,13 +1,13 @@
 """The sign-in form."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from console.forms import ConsoleForm
 from console.services.console_accounts import USERNAME_MAX
 
 
-class SignInForm(FlaskForm):
+class SignInForm(ConsoleForm):
     """Username and password."""
 
     username = StringField(

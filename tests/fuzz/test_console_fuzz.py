@@ -18,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.edge import JSON_PREFIXES, UNSTORABLE
-from tests.fuzz.hostile import BAD_IDS, NUL, RAW_BODIES, chance, texts
+from tests.fuzz.hostile import BAD_IDS, RAW_BODIES, chance, texts
 from tests.fuzz.world import (
+    ADMIN,
+    ADMINS,
     CONSOLE_ROLES,
     FUZZ_SETTINGS,
     MISSING_ID,
@@ -31,11 +33,13 @@ from tests.fuzz.world import (
     encode_path_value,
     has_nul,
     is_api,
+    may,
     promise,
     route_keys,
 )
 from tests.helpers import PASSWORD
 
+FORM = "application/x-www-form-urlencoded"
 CONSOLE_ROUTES = [key for key in collected_routes() if not is_api(key)]
 EXAMPLES = 10  # per route and role that may call it
 REFUSED_EXAMPLES = 3  # per route and role it refuses: the refusal comes before any input is read
@@ -245,15 +249,34 @@ def test_console_route(world, key, role):
     fuzz()
 
 
-def test_a_nul_in_any_field_is_refused_by_the_fuzz_oracle(world):
-    """The oracle itself can fail: a call it expects refused and the app would take is caught."""
-    call = Call(
-        "admin",
-        "POST",
-        "/corps",
-        body=f"slug=ok&name=x{NUL}".encode(),
-        content_type="application/x-www-form-urlencoded",
-    )
+def corp_call(slug: str) -> Call:
+    return Call(ADMIN, "POST", "/corps", body=f"slug={slug}&name=Fuzz".encode(), content_type=FORM, aim="POST /corps")
+
+
+def test_the_oracle_fails_a_call_that_writes_where_its_route_may_not(world, monkeypatch):
+    world.heal(ADMIN)
+    monkeypatch.setitem(ROUTES, "POST /corps", may(ADMINS, {302, 400}, "audit_events"))  # corps left out
+    with pytest.raises(AssertionError, match=r"changed rows it may not .*'corps'"):
+        world.check(corp_call("oraclecorp1"))
+
+
+def test_the_oracle_fails_a_status_its_route_does_not_answer(world, monkeypatch):
+    world.heal(ADMIN)
+    monkeypatch.setitem(ROUTES, "POST /corps", may(ADMINS, {200}, "corps audit_events"))
+    with pytest.raises(AssertionError, match=r"answered 302; POST /corps answers admin \[200\]"):
+        world.check(corp_call("oraclecorp2"))
+
+
+def test_the_oracle_fails_a_success_where_the_input_called_for_a_refusal(world):
+    world.heal(ADMIN)
+    call = corp_call("oraclecorp3")
+    call.refusal = 400  # pretend the input called for a refusal: the app creates the corp, 302
+    with pytest.raises(AssertionError, match="answered 302; the input alone calls for 400"):
+        world.check(call)
+
+
+def test_a_nul_in_a_form_is_refused_as_the_oracle_says(world):
+    call = corp_call("nul\x00corp")
     call.refusal = 400
-    world.heal("admin")
+    world.heal(ADMIN)
     world.check(call)

@@ -25,7 +25,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, Phase, settings
-from sqlalchemy import delete, select
+from sqlalchemy import Select, Text, cast, delete, func, literal_column, select, union_all
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -70,8 +70,8 @@ def may(who: frozenset[str], answers: set[int], writes: str = "") -> Promise:
 # Refused callers get what the app gives them everywhere, so the rows leave it out: an anonymous visitor to a console
 # page is sent to sign-in (302), a support account gets 403 from an admin page, and an API call without a live token
 # answers 401 (or 400, 403, 404 for a body, a login method switched off or unknown: the body and the login method are
-# checked first). The edge's answers hold for every route, too: 400 for NUL anywhere, 415 for JSON posted to the console,
-# 404 for a path no rule matches (an id past the columns' range), 308 where werkzeug merges a double slash.
+# checked first). The edge's answers hold for every route, too: 400 for NUL anywhere, 415 for JSON posted to the
+# console, 404 for a path no rule matches (an id past the columns' range), 308 where werkzeug merges a double slash.
 AUDIT = "audit_events"
 ENDED_ACCESS = "wechat_bindings access_tokens one_time_codes audit_events"  # a binding removed, its tokens and codes
 ROUTES: dict[str, Promise] = {
@@ -176,8 +176,20 @@ METHODS: dict[str, dict] = {
 }
 
 
+def every_row() -> Select:
+    """One statement for every row of every table of the models: (table, the row's columns as text)."""
+    parts = []
+    for table in db.metadata.sorted_tables:
+        row = literal_column("''")
+        for column in table.columns:  # NULL apart from every text, so that a NULL and a "None" differ
+            text = literal_column("'='") + cast(column, Text)
+            row = row + func.coalesce(text, literal_column("'NULL'")) + literal_column("'|'")
+        parts.append(select(literal_column(f"'{table.name}'").label("name"), row.label("row")).select_from(table))
+    return union_all(*parts)
+
+
 def route_keys(app) -> list[str]:
-    """ "METHOD /rule" of every route of the app, HEAD and OPTIONS aside, sorted."""
+    """The key "METHOD /rule" of every route of the app, HEAD and OPTIONS aside, sorted."""
     return sorted(
         f"{method} {rule.rule}" for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
     )
@@ -385,9 +397,8 @@ class World:
         self.healed: dict[str, dict] = {}  # role: the rows as they were when it was last healed
         with app.app_context():
             self.engine = db.engine
-        self.queries = [
-            (table.name, select(table).order_by(*table.primary_key.columns)) for table in db.metadata.sorted_tables
-        ]
+        self.every_row = every_row()
+        self.connection = self.engine.connect()  # one for the fingerprints: each is one statement, one round trip
         logging.getLogger("console").addHandler(self.errors)
         self.rows: dict = {}
         self._existing: tuple[dict, dict] = ({}, {})
@@ -398,6 +409,7 @@ class World:
         self.rows = self.fingerprint()
 
     def close(self) -> None:
+        self.connection.close()
         logging.getLogger("console").removeHandler(self.errors)
 
     # ---- the rows -------------------------------------------------------------------------------------------
@@ -492,12 +504,16 @@ class World:
 
     def fingerprint(self) -> dict[str, tuple[int, str]]:
         """{table: (rows, digest of every column of every row)} for every table of the models."""
-        prints = {}
-        with self.engine.connect() as connection:
-            for name, query in self.queries:
-                rows = connection.execute(query).all()
-                prints[name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-        return prints
+        rows: dict[str, list[str]] = {table.name: [] for table in db.metadata.sorted_tables}
+        try:
+            for table, row in self.connection.execute(self.every_row):
+                rows[table].append(row)
+        finally:
+            self.connection.rollback()  # no transaction (and on SQLite no lock) stays open between calls
+        return {
+            table: (len(texts), hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest())
+            for table, texts in rows.items()
+        }
 
     def existing(self, endpoint: str, parameter: str) -> list[str]:
         """Values of a path parameter that name something that exists now (read again once rows changed)."""
@@ -693,7 +709,7 @@ class World:
         )
 
     def expect(self, call: Call, answer) -> Expected:
-        """What the oracle allows the call: the input's own refusal, the edge's answer, or its route's row for the role."""
+        """What the oracle allows the call: the input's own refusal, the edge's, or its route's row for the role."""
         if call.refusal is not None:
             return Expected({call.refusal}, key=call.aim, why=f"the input alone calls for {call.refusal}")
         adapter = self.app.url_map.bind_to_environ(answer.request.environ)

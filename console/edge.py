@@ -7,6 +7,8 @@
   MAX_JSON_DEPTH is a 400.
 - The console takes HTML forms: Flask-WTF would read a JSON body as form data of any shape, so a JSON body
   posted to a console page is a 415.
+- A multipart part must name its field (RFC 7578): werkzeug files a nameless one under the key None, which no
+  view expects, so it is a 400.
 """
 
 from __future__ import annotations
@@ -106,7 +108,8 @@ def json_body() -> Any:
 
 
 def refuse_unusable_input() -> None:
-    """Refuse, before any view: NUL or lone surrogates anywhere, JSON too deep, JSON posted to the console."""
+    """Refuse, before any view: NUL or lone surrogates anywhere, JSON too deep, JSON posted to the console, a form
+    part without a name."""
     _check_texts([request.path], "path")
     _check_texts((text for pair in request.args.items(multi=True) for text in pair), "query string")
     if _wants_json():
@@ -114,5 +117,7 @@ def refuse_unusable_input() -> None:
         return
     if request.method in SUBMITS and request.is_json:
         raise UnsupportedMediaType("The console takes HTML forms, not JSON.")
+    if None in request.form or None in request.files:  # RFC 7578: every part names its field
+        raise BadRequest("The form holds a part without a name.")
     _check_texts((text for pair in request.form.items(multi=True) for text in pair), "form")
     _check_texts((file.filename or "" for file in request.files.values()), "uploaded file's name")

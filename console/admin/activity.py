@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import render_template, request
-from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from console.admin import bp
+from console.forms import ConsoleForm
 from console.services import login_events
 from console.services.inputs import MAX_ID, page_number
 from console.services.login_events import CALLS, FAILED, OUTCOMES, ActivityFilter, activity_page
@@ -57,7 +57,7 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ActivityFilterForm(FlaskForm):
+class ActivityFilterForm(ConsoleForm):
     """The Activity page's filters, read from the query string."""
 
     class Meta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from markupsafe import Markup
 from wtforms import (
@@ -18,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from console.forms import ConsoleForm
 from console.models import ROLE_SUPPORT, ROLES
 from console.services.console_accounts import USERNAME_MAX
 from console.services.inputs import MAX_ID
@@ -38,7 +38,7 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class MethodForm(FlaskForm):
+class MethodForm(ConsoleForm):
     """A login method's settings; the appSecret field is never filled back in (an unsaved one is kept sealed)."""
 
     name = StringField(
@@ -65,13 +65,13 @@ class MethodForm(FlaskForm):
     check = SubmitField("Check credentials", render_kw={"formnovalidate": True})
 
 
-class DeleteMethodForm(FlaskForm):
+class DeleteMethodForm(ConsoleForm):
     """Confirmation of a deletion that unbinds users."""
 
     confirm = BooleanField("Unbind every user of this login method and delete it")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(ConsoleForm):
     """An instance uploaded as its two files."""
 
     name = StringField(
@@ -102,14 +102,14 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Import")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(ConsoleForm):
     """An export, with or without the appSecret."""
 
     include_secret = BooleanField("Include the appSecret (keep the file safe)")
     submit = SubmitField("Export zip")
 
 
-class UnbindForm(FlaskForm):
+class UnbindForm(ConsoleForm):
     """Support's unbind, with the reason the audit log keeps."""
 
     reason = StringField(
@@ -120,21 +120,21 @@ class UnbindForm(FlaskForm):
     )
 
 
-class TicketForm(FlaskForm):
+class TicketForm(ConsoleForm):
     """Which mini program a bind ticket is for."""
 
     login_method_id = SelectField("Mini program", coerce=int, validate_choice=True)
     submit = SubmitField("Issue bind ticket")
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(ConsoleForm):
     """A corp to add the user to."""
 
     corp_id = SelectField("Corp", coerce=int, validate_choice=True)
     submit = SubmitField("Add to corp")
 
 
-class CorpForm(FlaskForm):
+class CorpForm(ConsoleForm):
     """A new corp."""
 
     slug = StringField(
@@ -146,14 +146,14 @@ class CorpForm(FlaskForm):
     submit = SubmitField("Create corp")
 
 
-class RenameCorpForm(FlaskForm):
+class RenameCorpForm(ConsoleForm):
     """A corp's new name."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=128)])
     submit = SubmitField("Rename")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(ConsoleForm):
     """A new console account."""
 
     username = StringField(
@@ -170,7 +170,7 @@ class AccountForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(ConsoleForm):
     """A new password for an account."""
 
     password = PasswordField(
@@ -180,7 +180,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Set password")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(ConsoleForm):
     """An account's role."""
 
     role = SelectField("Role", choices=[SelectChoice(role) for role in ROLES], validate_choice=True)
@@ -212,7 +212,7 @@ class SaidDateField(DateField):
             raise ValueError("Type a date as YYYY-MM-DD, e.g. 2025-03-01.") from None
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(ConsoleForm):
     """The audit log's filters, read from the query string (the service says which can match nothing)."""
 
     class Meta:
@@ -239,7 +239,7 @@ class AuditFilterForm(FlaskForm):
     until = SaidDateField("To", validators=[Optional()])
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(ConsoleForm):
     """The user list's search box, sort and page size."""
 
     class Meta:
@@ -258,7 +258,7 @@ class UserSearchForm(FlaskForm):
     per_page = SelectField("Per page", choices=[SelectChoice(str(size)) for size in PAGE_SIZES])
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(ConsoleForm):
     """The user list's filters, read from the query string; the login method and corp choices are the view's."""
 
     class Meta:
@@ -273,7 +273,7 @@ class UserFilterForm(FlaskForm):
     until = DateField(UNTIL_LABEL, validators=[Optional()])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(ConsoleForm):
     """A user's name and phone as support edits them; the service holds their rules."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=USER_NAME_MAX)])

@@ -1,13 +1,13 @@
 """The sign-in forms: the password, then a code; and the forms of an account's own second factor."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from console.forms import ConsoleForm
 from console.services.console_accounts import USERNAME_MAX
 
 
-class SignInForm(FlaskForm):
+class SignInForm(ConsoleForm):
     """Username and password."""
 
     username = StringField(
@@ -25,7 +25,7 @@ CODE_MAX = 64  # a recovery code typed with blanks or dashes fits; anything long
 _CODE_INPUT = {"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"}
 
 
-class CodeForm(FlaskForm):
+class CodeForm(ConsoleForm):
     """The second step of a sign-in: a code from the authenticator app, or a recovery code."""
 
     code = StringField(
@@ -37,7 +37,7 @@ class CodeForm(FlaskForm):
     submit = SubmitField("Verify")
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(ConsoleForm):
     """The first code from a newly set-up authenticator app."""
 
     code = StringField(
@@ -49,7 +49,7 @@ class EnrolForm(FlaskForm):
     submit = SubmitField("Turn on two-factor sign-in")
 
 
-class DisableTwoFactorForm(FlaskForm):
+class DisableTwoFactorForm(ConsoleForm):
     """Your password and a code again, to turn your own second factor off."""
 
     password = PasswordField(
@@ -64,7 +64,7 @@ class DisableTwoFactorForm(FlaskForm):
     submit = SubmitField("Turn off two-factor sign-in")
 
 
-class RenewRecoveryCodesForm(FlaskForm):
+class RenewRecoveryCodesForm(ConsoleForm):
     """A current code from the app, to replace the recovery codes."""
 
     code = StringField(

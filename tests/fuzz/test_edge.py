@@ -191,3 +191,61 @@ def test_an_uploaded_instance_with_unstorable_text_or_any_depth_is_400(admin, un
     with unchanged():
         answer = admin.post("/login-methods/import", data=upload(element, config), content_type="multipart/form-data")
     assert answer.status_code == 400 and message in answer.get_data(as_text=True)
+
+
+BOUNDARY = "edgeBoundary"
+
+
+def multipart(*parts: str) -> bytes:
+    """A multipart body of parts given as their Content-Disposition parameters and value: `name="x"|value`."""
+    body = ""
+    for part in parts:
+        disposition, _, value = part.partition("|")
+        body += f"--{BOUNDARY}\r\nContent-Disposition: form-data{disposition}\r\n\r\n{value}\r\n"
+    return (body + f"--{BOUNDARY}--\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/corps", multipart('; name="slug"|acme', "|nameless", '; name="name"|Acme')),
+        ("/corps", multipart('; filename="e.json"|nameless file', '; name="slug"|acme', '; name="name"|Acme')),
+        ("/login-methods/import", multipart('; name="name"|myWeChatMiniLogin', "|nameless")),
+        ("/sign-in", multipart('; name="username"|boss', "|nameless")),
+    ],
+)
+def test_a_multipart_part_without_a_name_is_400(admin, unchanged, path, body):
+    with unchanged():
+        answer = admin.post(path, data=body, content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert answer.status_code == 400 and "without a name" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/corps", multipart('; name="slug"; filename="slug.txt"|acme', '; name="name"|Acme')),
+        ("/accounts", multipart('; name="username"; filename="u"|newbie', '; name="role"|support')),
+        ("/users/1/bindings/1/unbind", multipart('; name="reason"; filename="r"|changed phones')),
+    ],
+)
+def test_a_text_field_posted_as_a_file_is_missing_not_a_500(admin, harness, method, unchanged, path, body):
+    harness.register(method, "alice")
+    with unchanged():
+        answer = admin.post(path, data=body, content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert answer.status_code in (200, 400) and "This field is required." in answer.get_data(as_text=True)
+
+
+def test_every_console_form_takes_files_only_in_its_file_fields(app):
+    from flask_wtf import FlaskForm
+
+    from console.forms import ConsoleForm
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [form for form in subclasses(FlaskForm) if form.__module__.startswith("console.")]
+    assert len(ours) > 10 and all(issubclass(form, ConsoleForm) for form in ours), [
+        form.__qualname__ for form in ours if not issubclass(form, ConsoleForm)
+    ]

@@ -74,15 +74,35 @@ def may(who: frozenset[str], answers: set[int], writes: str = "") -> Promise:
 # console, 404 for a path no rule matches (an id past the columns' range), 308 where werkzeug merges a double slash.
 AUDIT = "audit_events"
 ENDED_ACCESS = "wechat_bindings access_tokens one_time_codes audit_events"  # a binding removed, its tokens and codes
+SIGN_IN = "console_sessions sign_in_failures admin_accounts audit_events"
+SECOND_FACTOR = "console_second_factors console_recovery_codes audit_events"
 ROUTES: dict[str, Promise] = {
     # the console: sign-in and out
     "GET /sign-in": may(ANYONE, {200, 302}),
     "POST /sign-in": may(ANYONE, {200, 302}, "console_sessions sign_in_failures admin_accounts audit_events"),
     "POST /sign-out": may(ANYONE, {302}, "console_sessions audit_events"),
+    "GET /sign-in/code": may(ANYONE, {200, 302}),
+    "POST /sign-in/code": may(ANYONE, {200, 302}, SIGN_IN + " " + SECOND_FACTOR),
+    "GET /sign-in/enrol": may(ANYONE, {200, 302}, SECOND_FACTOR),
+    "POST /sign-in/enrol": may(ANYONE, {200, 302, 400}, SIGN_IN + " " + SECOND_FACTOR),
+    "POST /language": may(ANYONE, {302}, "admin_accounts"),
+    # the console: one's own account
+    "GET /account": may(SIGNED_IN, {200}),
+    "GET /account/two-factor": may(SIGNED_IN, {200, 302}, SECOND_FACTOR),  # a set-up begins: its secret, sealed
+    "POST /account/two-factor": may(SIGNED_IN, {200, 302, 400}, SECOND_FACTOR + " console_sessions"),
+    "POST /account/two-factor/disable": may(SIGNED_IN, {200, 302, 400}, SECOND_FACTOR + " sign_in_failures"),
+    "POST /account/recovery-codes": may(SIGNED_IN, {200, 302, 400}, SECOND_FACTOR),
     # the console: support and admins
     "GET /": may(SIGNED_IN, {200}),
     "GET /users": may(SIGNED_IN, {200}),
     "GET /users/<int:user_id>": may(SIGNED_IN, {200, 404}),
+    "GET /users.csv": may(SIGNED_IN, {200, 400}, AUDIT),
+    "GET /users/<int:user_id>/edit": may(SIGNED_IN, {200, 404}),
+    "POST /users/<int:user_id>/edit": may(SIGNED_IN, {200, 302, 400, 404}, "users audit_events"),
+    "POST /users/<int:user_id>/sign-out-everywhere": may(
+        SIGNED_IN, {302, 404}, "access_tokens one_time_codes audit_events"
+    ),
+    "GET /activity": may(SIGNED_IN, {200, 400}),
     "GET /users/<int:user_id>/bindings/<int:method_id>/unbind": may(SIGNED_IN, {200, 404}),
     "POST /users/<int:user_id>/bindings/<int:method_id>/unbind": may(SIGNED_IN, {200, 302, 404}, ENDED_ACCESS),
     "POST /users/<int:user_id>/bindings/<int:method_id>/check-session-key": may(SIGNED_IN, {302, 404}),
@@ -93,7 +113,7 @@ ROUTES: dict[str, Promise] = {
     "POST /users/<int:user_id>/disable": may(SIGNED_IN, {302, 404}, "users access_tokens one_time_codes audit_events"),
     "POST /users/<int:user_id>/enable": may(SIGNED_IN, {302, 404}, "users audit_events"),
     "GET /corps": may(SIGNED_IN, {200}),
-    "GET /audit": may(SIGNED_IN, {200}),
+    "GET /audit": may(SIGNED_IN, {200, 400}),  # 400: a filter that can match nothing by mistake, said on the form
     "GET /audit.csv": may(SIGNED_IN, {200, 400}),
     "GET /simulator": may(SIGNED_IN, {200}),
     # the console: admins only
@@ -104,6 +124,9 @@ ROUTES: dict[str, Promise] = {
     "POST /accounts": may(ADMINS, {302, 400}, "admin_accounts audit_events"),
     "POST /accounts/<int:account_id>/disable": may(ADMINS, {302, 404}, "admin_accounts console_sessions audit_events"),
     "POST /accounts/<int:account_id>/enable": may(ADMINS, {302, 404}, "admin_accounts audit_events"),
+    "POST /accounts/<int:account_id>/two-factor/reset": may(
+        ADMINS, {302, 404}, SECOND_FACTOR + " console_sessions sign_in_failures"
+    ),
     "POST /accounts/<int:account_id>/unlock": may(ADMINS, {302, 404}, "sign_in_failures audit_events"),
     "POST /accounts/<int:account_id>/role": may(ADMINS, {302, 404}, "admin_accounts console_sessions audit_events"),
     "GET /accounts/<int:account_id>/password": may(ADMINS, {200, 404}),
@@ -147,6 +170,22 @@ ROUTES: dict[str, Promise] = {
     "POST /api/v1/auth/logout": may(BEARERS, {200, 400}, "access_tokens audit_events"),
     "GET /api/v1/openapi.json": may(ANYONE, {200}),
 }
+
+# Every call of the mini program's API that logs in, registers, binds, unbinds, exchanges a code, reads the phone or
+# decrypts leaves one login event whatever it answers (support reads why it failed): that one row, and no other.
+LOGIN_EVENTS = "login_events"
+RECORDED_CALLS = frozenset(
+    f"POST /api/v1/{path}"
+    for path in (
+        "wechat-mini/<name>/login",
+        "wechat-mini/<name>/register",
+        "auth/token",
+        "wechat-mini/<name>/bind",
+        "wechat-mini/<name>/unbind",
+        "wechat-mini/<name>/decrypt",
+        "wechat-mini/<name>/phone",
+    )
+)
 
 API_REFUSED = frozenset({400, 401, 403, 404})  # what an API caller without a live token gets from a bearer endpoint
 
@@ -702,6 +741,9 @@ class World:
         if status == 302 and expected.to_sign_in:
             assert answer.location.startswith("/sign-in"), f"{call.describe()}: sent to {answer.location}"
         changed = {table: (before[table][0], after[table][0]) for table in before if before[table] != after[table]}
+        if call.aim in RECORDED_CALLS and LOGIN_EVENTS in changed:
+            events_before, events_after = changed.pop(LOGIN_EVENTS)
+            assert events_after - events_before == 1, f"{call.describe()}: wrote {events_after - events_before} events"
         allowed = expected.writes if status < 400 else frozenset()
         wrote = {table: counts for table, counts in changed.items() if table not in allowed}
         assert not wrote, (

@@ -57,23 +57,6 @@ CONTENT_TYPES = (
 )
 
 
-def test_every_route_has_a_row_and_every_row_a_route(world):
-    keys = route_keys(world.app)
-    missing = [key for key in keys if key not in ROUTES]
-    stale = [key for key in ROUTES if key not in keys]
-    assert not missing, f"routes without a row in tests/fuzz/world.ROUTES (add one each): {missing}"
-    assert not stale, f"rows of tests/fuzz/world.ROUTES that name no route (remove or rename them): {stale}"
-    assert keys == collected_routes()  # the fuzzed app has the routes the tests were collected for
-
-
-def test_the_crawl_found_the_forms(world):
-    assert {"username", "password"} <= set(world.fields["POST /sign-in"])
-    assert {"q", "sort", "dir", "per_page"} <= set(world.fields["GET /users"])
-    assert {"element", "config"} <= world.file_fields
-    offered = world.fields["POST /users/<int:user_id>/corps"]["corp_id"]  # the corps a user is not in, by id
-    assert offered and all(value.isdigit() for value in offered)
-
-
 ELEMENT = (
     b'{"type": "auths.loginTypes.WeChatMiniType", "title": "Fuzz", "allowRegister": 1, '
     b'"backendBundleEntry": ".", "frontBundleEntry": "./fuzzLogin.json"}'
@@ -132,9 +115,8 @@ class ConsoleCalls:
         keys = world.query_keys.get(self.rule, set()) | (set(self.fields) if self.method == "GET" else set())
         self.query = self.pairs({name: self.fields.get(name, set()) for name in keys})
         self.form = self.pairs(self.fields)
-        existing = EXISTING
-        self.ids = st.one_of(existing, existing, existing, st.just(MISSING_ID), st.sampled_from(BAD_IDS), texts())
-        self.names = st.one_of(existing, existing, existing, st.sampled_from(["a//b", "../e.json", "x/", ""]), texts())
+        self.ids = st.one_of(EXISTING, st.just(MISSING_ID), st.sampled_from(BAD_IDS), texts())
+        self.names = st.one_of(EXISTING, st.sampled_from(["a//b", "../e.json", "x/", ""]), texts())
 
     def pairs(self, fields: dict[str, set[str]]) -> st.SearchStrategy[list[tuple[str, str]]]:
         """Key-value pairs: mostly every real field with a plausible value (so that successes happen too), else each
@@ -163,7 +145,7 @@ class ConsoleCalls:
 
     def path(self, draw) -> tuple[str, bool]:
         """The route's path with drawn parameters (percent-encoded), and whether it carries a NUL: mostly ids and
-        names of rows that exist, else each one anything."""
+        names of rows that exist, else each one of those, one that does not exist, one past every range, any text."""
         values = []
         faithful = not draw(chance(3))
 
@@ -280,3 +262,25 @@ def test_a_nul_in_a_form_is_refused_as_the_oracle_says(world):
     call.refusal = 400
     world.heal(ADMIN)
     world.check(call)
+
+
+def test_every_route_has_a_row_and_every_row_a_route(world):
+    keys = route_keys(world.app)
+    missing = [key for key in keys if key not in ROUTES]
+    stale = [key for key in ROUTES if key not in keys]
+    assert not missing, f"routes without a row in tests/fuzz/world.ROUTES (add one each): {missing}"
+    assert not stale, f"rows of tests/fuzz/world.ROUTES that name no route (remove or rename them): {stale}"
+    assert keys == collected_routes()  # the fuzzed app has the routes the tests were collected for
+
+
+def test_a_route_without_a_row_fails_naming_it():
+    with pytest.raises(pytest.fail.Exception, match=r"GET /activity has no row in ROUTES"):
+        promise("GET /activity")
+
+
+def test_the_crawl_found_the_forms(world):
+    assert {"username", "password"} <= set(world.fields["POST /sign-in"])
+    assert {"q", "sort", "dir", "per_page"} <= set(world.fields["GET /users"])
+    assert {"element", "config"} <= world.file_fields
+    offered = world.fields["POST /users/<int:user_id>/corps"]["corp_id"]  # the corps a user is not in, by id
+    assert offered and all(value.isdigit() for value in offered)

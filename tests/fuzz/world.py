@@ -8,6 +8,9 @@ adds a route states its rules here, in one line.
 On every call the fuzz proves: no 5xx; the status is one the oracle allows; a 4xx (or a caller the route refuses)
 changed no row of any table; a success (2xx, 3xx) changed rows only in the tables its route may write. Rows are
 compared whole (every column of every row, not only their number), so an update that a refusal makes is caught too.
+
+FUZZ_STATS=1 adds, under the figures of the terminal summary, how often each route answered each status (to see that
+successes happen); FUZZ_TRACE=1 (with -s) prints every call and the start of its answer.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ NOT_PAGES = {
     "static": "the console's own static files",
     "bootstrap.static": "Bootstrap's static files",
     "admin.audit_export": "a CSV download",
+    "admin.users_export": "a CSV download",
 }
 NOT_PAGE_BLUEPRINTS = {
     "api": "the mini programs' JSON API",

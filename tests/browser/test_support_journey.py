@@ -79,17 +79,17 @@ def test_support_finds_why_a_user_cannot_log_in_fixes_it_and_sees_the_next_login
         db.session.add(AdminAccount(username="helper", role="support", password_hash=cheap_hash(PASSWORD)))
         db.session.add(AdminAccount(username="boss", role="admin", password_hash=cheap_hash(PASSWORD)))
         db.session.commit()
-    add_method(live_app, "shopLogin", "Shop", "wxjourney00000001", allow_register=True)
-    add_method(live_app, "blogLogin", "Blog", "wxjourney00000002", allow_register=False)
+    add_method(live_app, "shopLogin", "Shop", "wx00000000000a0001", allow_register=True)
+    add_method(live_app, "blogLogin", "Blog", "wx00000000000a0002", allow_register=False)
     url = live_app.live_url
 
     # Bob has an account through the shop; on the blog he is a WeChat user the blog has never seen.
-    bob_at_shop = MiniProgram(url, "wxjourney00000001", "bob")
+    bob_at_shop = MiniProgram(url, "wx00000000000a0001", "bob")
     bind_code = bob_at_shop.login("shopLogin").json()["bindCode"]
     registered = bob_at_shop.call("/wechat-mini/shopLogin/register", {"bindCode": bind_code, "name": "Bob Builder"})
     assert registered.status_code == 201, registered.text
-    bob = MiniProgram(url, "wxjourney00000002", "bob")
-    bob_openid = live_app.extensions["wechat_simulator"].identity("wxjourney00000002", "bob")[0]
+    bob = MiniProgram(url, "wx00000000000a0002", "bob")
+    bob_openid = live_app.extensions["wechat_simulator"].identity("wx00000000000a0002", "bob")[0]
 
     # 1. Bob cannot log in to the blog, three ways.
     code = bob.wx_login()
@@ -164,7 +164,7 @@ def test_support_finds_why_a_user_cannot_log_in_fixes_it_and_sees_the_next_login
     expect(event_rows(page).first).to_contain_text("Logged in.")
 
     # 5. Another newcomer meets the closed registration; an admin opens it and her next login registers her.
-    dora = MiniProgram(url, "wxjourney00000002", "dora")
+    dora = MiniProgram(url, "wx00000000000a0002", "dora")
     assert dora.login("blogLogin").json()["error"]["code"] == "registration_closed"
     admin_context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
     admin_page = admin_context.new_page()

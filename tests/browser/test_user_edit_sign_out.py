@@ -63,5 +63,7 @@ def test_support_edits_a_user_and_signs_them_out_everywhere(page, live_app):
     # the audit log holds both, by the support account
     page.goto(f"/audit?user_id={user_id}")
     rows = page.locator("tbody tr")
-    expect(rows.filter(has_text="user.sign_out_everywhere")).to_contain_text("console: helper")
+    expect(rows.filter(has_text="user.sign_out_everywhere")).to_contain_text(
+        "helper console"
+    )  # the actor: the account, then its kind
     expect(rows.filter(has_text="user.update")).to_contain_text(re.compile(r"Alice Liddell"))
